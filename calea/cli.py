@@ -1,0 +1,126 @@
+"""The `calea` command line."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from pathlib import Path
+
+import typer
+from sqlalchemy import select
+
+from calea import __version__
+from calea.config import Settings
+
+app = typer.Typer(help="calea: lawful-intercept collection system.", no_args_is_help=True, add_completion=False)
+audit_app = typer.Typer(help="The tamper-evident audit log (rule C5).", no_args_is_help=True)
+user_app = typer.Typer(help="Users (rules C1, C3).", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(user_app, name="user")
+
+
+def _services():  # type: ignore[no-untyped-def]
+    from calea.bootstrap import build_services
+
+    return build_services(Settings.from_env())
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def init() -> None:
+    """Create $CALEA_HOME and bring the database schema to the newest migration."""
+    svc = _services()
+    typer.echo(f"calea {__version__}: home {svc.settings.home}, database {svc.db.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8080, demo: bool = typer.Option(False, help="create the demo TARU account")) -> None:
+    """Serve the web console and the JSON API (and run the deadline scheduler)."""
+    import uvicorn
+
+    from calea.services.scheduler import Scheduler
+    from calea.web.app import create_app
+
+    svc = _services()
+    if demo:
+        _demo_account(svc)
+    scheduler = Scheduler(svc, svc.settings.scheduler_interval)
+    scheduler.start()
+    typer.echo(f"calea serving on http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
+    try:
+        uvicorn.run(create_app(svc), host=host, port=port, log_level="info", proxy_headers=False)
+    finally:
+        scheduler.stop()
+
+
+def _demo_account(svc) -> None:  # type: ignore[no-untyped-def]
+    from calea.db.schema import users as users_t
+    from calea.services import users
+
+    creds = svc.settings.home / "demo-credentials.json"
+    with svc.db.read() as conn:
+        exists = conn.execute(select(users_t.c.id).where(users_t.c.username == "taru.demo")).first()
+    if exists and creds.exists():
+        data = json.loads(creds.read_text())
+    else:
+        password = "Demo-" + secrets.token_urlsafe(9) + "7a"
+        if exists:
+            from calea.db.schema import users as u
+            from calea.services.passwords import hash_password
+            from sqlalchemy import update
+
+            with svc.db.write() as conn:
+                conn.execute(update(u).where(u.c.username == "taru.demo").values(password_hash=hash_password(password)))
+        else:
+            users.create_user(svc, None, username="taru.demo", password=password, role="taru", unit="Technical Assistance Response Unit", display_name="Demo TARU operator")
+        data = {"username": "taru.demo", "password": password}
+        creds.write_text(json.dumps(data))
+        creds.chmod(0o600)
+    typer.echo("=" * 64)
+    typer.echo(f"  demo TARU account   username: {data['username']}   password: {data['password']}")
+    typer.echo("=" * 64)
+
+
+@user_app.command("create")
+def user_create(username: str, role: str, unit: str, password: str = typer.Option(..., prompt=True, hide_input=True)) -> None:
+    """Create a user (the first taru account is made this way)."""
+    from calea.services import users
+
+    user = users.create_user(_services(), None, username=username, password=password, role=role, unit=unit)
+    typer.echo(json.dumps(user, default=str))
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit hash chain; exit 1 naming every row that does not match."""
+    from calea.audit import log as audit_log
+
+    count, problems = audit_log.verify(_services().db)
+    if problems:
+        for p in problems:
+            typer.echo(f"FAIL {p}", err=True)
+        typer.echo(f"audit log: {count} rows, {len(problems)} problem(s)")
+        raise typer.Exit(1)
+    typer.echo(f"audit log: {count} rows, chain intact")
+
+
+@app.command()
+def openapi(out: Path = typer.Option(None, help="write to this file instead of stdout")) -> None:
+    """Print the OpenAPI document of the JSON API."""
+    from calea.web.app import create_app
+
+    doc = json.dumps(create_app(_services()).openapi(), indent=2)
+    if out:
+        out.write_text(doc)
+    else:
+        sys.stdout.write(doc)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Persistence adapters: the schema, the engine, the repositories.  The domain never imports this."""

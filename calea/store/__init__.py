@@ -1,0 +1,1 @@
+"""The append-only store: raw deliveries, index rows, content, Merkle logs."""

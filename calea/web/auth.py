@@ -1,0 +1,59 @@
+"""Resolving the caller: a session cookie (browser) or a bearer API token (automation)."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from calea.errors import AccessDenied, NotAuthenticated
+from calea.services import users
+from calea.services.context import Actor, Services
+
+COOKIE = "calea_session"
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def resolve(request: Request, *, allow_pending_mfa: bool = False) -> Actor:
+    """Returns the actor or raises NotAuthenticated; refuses a session whose second factor
+    is required and not yet given (C4)."""
+    cached = getattr(request.state, "actor", None)
+    if cached is not None and (allow_pending_mfa or getattr(request.state, "mfa_ok", True)):
+        return cached  # type: ignore[no-any-return]
+    svc = services(request)
+    ip = client_ip(request)
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        actor = users.resolve_token(svc, header[7:].strip(), ip)
+        request.state.actor, request.state.mfa_ok = actor, True
+        return actor
+    token = request.cookies.get(COOKIE)
+    if not token:
+        raise NotAuthenticated("sign in first (session cookie or bearer token)")
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        origin = request.headers.get("origin")
+        if origin and origin.split("://", 1)[-1] != request.headers.get("host", ""):
+            raise AccessDenied("cross-site request refused", rule="C1")
+    actor, mfa_ok = users.resolve_session(svc, token, ip)
+    request.state.actor, request.state.mfa_ok = actor, mfa_ok
+    if not mfa_ok and not allow_pending_mfa:
+        raise NotAuthenticated("the second factor is required (POST /api/v1/auth/mfa)", rule="C4")
+    return actor
+
+
+def current_actor(request: Request) -> Actor:
+    return resolve(request)
+
+
+def pending_actor(request: Request) -> Actor:
+    return resolve(request, allow_pending_mfa=True)
+
+
+def require_scope(actor: Actor, scope: str) -> None:
+    if actor.scopes is not None and scope not in actor.scopes:
+        raise AccessDenied(f"the API token lacks the scope {scope}", rule="C1")
