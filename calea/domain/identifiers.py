@@ -39,9 +39,9 @@ class Identifier:
         return {"kind": self.kind.value, "value": self.value}
 
 
-_E164 = re.compile(r"^\+?[1-9]\d{6,14}$")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _DIGITS = re.compile(r"^\d+$")
-_SIP = re.compile(r"^(sips?):([^@\s]+@)?([A-Za-z0-9.\-\[\]:]+)(;[^\s]*)?$")
+_SIP = re.compile(r"^(sips?):([^@\s]+@)?([A-Za-z0-9.\-\[\]:]+)(;[^\s]*)?$", re.I)
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.\-]{1,253}\.[A-Za-z]{2,63}$")
 
 
@@ -67,7 +67,7 @@ def normalise_e164(raw: str) -> str:
         cleaned = "+" + cleaned[2:]
     if not _E164.match(cleaned):
         raise _bad(IdentifierKind.E164, raw, "expected + and 7 to 15 digits, country code first")
-    return cleaned if cleaned.startswith("+") else "+" + cleaned
+    return cleaned
 
 
 def parse_identifier(kind: str | IdentifierKind, raw: str) -> Identifier:

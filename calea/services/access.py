@@ -59,3 +59,10 @@ def check_case_access(conn: Connection, svc: Services, actor: Actor, case_id: st
     if not (purpose or "").strip():
         raise AccessDenied("state the purpose of this read (X-Calea-Purpose or ?purpose=)", rule="C5")
     return case
+
+
+def ensure_case_access(svc: Services, actor: Actor, case_id: str, level: Level = Level.RECORD) -> Case:
+    """Check access before anything else is looked at, so a refused caller learns nothing
+    about what the request would have done (C2)."""
+    with svc.db.read() as conn:
+        return check_case_access(conn, svc, actor, case_id, level, purpose="-")

@@ -23,7 +23,7 @@ from calea.domain.cases import check_political_requester
 from calea.domain.exigent import FINDINGS, Declaration, Finding, validate_approval, validate_declaration
 from calea.domain.identifiers import Identifier, parse_identifier_dict
 from calea.errors import Conflict, InvalidInput, NotFound, RuleViolation
-from calea.services.access import check_case_access
+from calea.services.access import check_case_access, ensure_case_access
 from calea.services.context import Actor, Services
 from calea.services.rows import authority_from, declaration_from, identifiers_to
 
@@ -87,6 +87,7 @@ def record_authority(svc: Services, actor: Actor, case_id: str, body: dict[str, 
     """A1, A2, A9: record a PRTT order or an eavesdropping warrant (emergency ones come
     from an approved declaration, B2)."""
     require(actor.role, Perm.REQUEST_AUTHORITY)
+    ensure_case_access(svc, actor, case_id)
     try:
         kind = AuthorityKind(body.get("kind"))
         level = CourtLevel(body.get("court_level", "state"))
@@ -128,6 +129,8 @@ def record_authority(svc: Services, actor: Actor, case_id: str, body: dict[str, 
 def extend_authority(svc: Services, actor: Actor, authority_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """A4, A5: an extension with its own findings, starting when its parent ends."""
     require(actor.role, Perm.REQUEST_AUTHORITY)
+    with svc.db.read() as conn:
+        ensure_case_access(svc, actor, load_authority(conn, authority_id).case_id)
     draft = ExtensionDraft(
         judge=str(body.get("judge", "")), docket=str(body.get("docket", "")),
         issued_at=parse_time(body.get("issued_at"), "issued_at"), expires_at=parse_time(body.get("expires_at"), "expires_at"),
@@ -231,6 +234,7 @@ def declare_exigency(svc: Services, actor: Actor, case_id: str, body: dict[str, 
     """B2: the declaration with its four findings, and the emergency authority (A3/A4) it
     creates, pending a supervisor's approval."""
     require(actor.role, Perm.DECLARE_EXIGENCY)
+    ensure_case_access(svc, actor, case_id)
     try:
         kind = AuthorityKind(body.get("kind"))
         level = CourtLevel(body.get("court_level", "state"))

@@ -30,6 +30,7 @@ class Actor:
     workstation: str = ""
     scopes: frozenset[str] | None = None  # None: a browser session, all of the role's powers
     session_id: str | None = None
+    purpose: str | None = None  # C5: the stated purpose of this request's reads
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -59,7 +60,7 @@ class Services:
             at=self.now(), action=action, outcome=outcome, user_id=actor.user_id or None,
             username=actor.username, role=actor.role.value, ip=actor.ip or None,
             workstation=actor.workstation or None, case_id=case_id, object_type=object_type,
-            object_id=object_id, purpose=purpose, detail=detail,
+            object_id=object_id, purpose=purpose or actor.purpose, detail=detail,
         )
         return audit_log.append(conn, event, postgres=not self.db.is_sqlite)
 

@@ -92,46 +92,57 @@ class LoginResult:
 
 def login(svc: Services, *, username: str, password: str, ip: str, user_agent: str = "",
           totp: str | None = None) -> LoginResult:
-    """C1, C4: password (with lockout), then the second factor where it is required."""
+    """C1, C4: password (with lockout), then the second factor where it is required.
+
+    A failure is counted in its own committed transaction before the error is raised."""
     now = svc.now()
+    failure: Exception | None = None
     with svc.db.write() as conn:
         row = conn.execute(select(users).where(users.c.username == username.strip().lower())).mappings().first()
-        if row is None:
+        if row is None or not row["active"]:
             passwords.verify_password(_DUMMY_HASH, password)  # same cost either way
-            raise NotAuthenticated("wrong username or password")
-        if not row["active"]:
             raise NotAuthenticated("wrong username or password")
         if row["locked_until"] is not None and row["locked_until"] > now:
             raise AccessDenied("the account is locked after repeated failures; try later or ask taru", rule="C1")
         if not passwords.verify_password(row["password_hash"], password):
-            failures = int(row["failed_logins"]) + 1
-            values: dict[str, Any] = {"failed_logins": failures}
-            if failures >= svc.settings.lockout_threshold:
-                values = {"failed_logins": 0, "locked_until": now + svc.settings.lockout_duration}
-            conn.execute(update(users).where(users.c.id == row["id"]).values(**values))
-            raise NotAuthenticated("wrong username or password")
-        enrolled = row["totp_enrolled_at"] is not None
-        need = access_requirement(ip, svc.network_policy, mfa_enrolled=enrolled)
-        if not need.allowed:
-            raise AccessDenied(need.reason, rule="C4")
-        if need.mfa_required and not enrolled:
-            raise AccessDenied(
-                "a second factor is required from outside the facility networks; enrol it from a facility workstation",
-                rule="C4",
-            )
-        mfa_ok = not need.mfa_required
-        if need.mfa_required and totp:
-            if not passwords.verify_totp(row["totp_secret"], totp, now):
-                conn.execute(update(users).where(users.c.id == row["id"]).values(failed_logins=int(row["failed_logins"]) + 1))
-                raise NotAuthenticated("wrong second-factor code")
-            mfa_ok = True
-        conn.execute(update(users).where(users.c.id == row["id"]).values(failed_logins=0, locked_until=None))
-        token = secrets.token_urlsafe(32)
-        conn.execute(insert(sessions).values(
-            token_hash=_hash_token(token), user_id=row["id"], created_at=now, last_seen_at=now, ip=ip,
-            user_agent=user_agent[:300], mfa_ok=mfa_ok, mfa_required=need.mfa_required,
-        ))
-        return LoginResult(token, public_user(row), need.mfa_required, mfa_ok)
+            failure = NotAuthenticated("wrong username or password")
+        else:
+            enrolled = row["totp_enrolled_at"] is not None
+            need = access_requirement(ip, svc.network_policy, mfa_enrolled=enrolled)
+            if not need.allowed:
+                raise AccessDenied(need.reason, rule="C4")
+            if need.mfa_required and not enrolled:
+                raise AccessDenied(
+                    "a second factor is required from outside the facility networks; enrol it from a facility workstation",
+                    rule="C4",
+                )
+            mfa_ok = not need.mfa_required
+            if need.mfa_required and totp:
+                if passwords.verify_totp(row["totp_secret"], totp, now):
+                    mfa_ok = True
+                else:
+                    failure = NotAuthenticated("wrong second-factor code")
+        if failure is not None:
+            _count_failure(conn, svc, row)
+        else:
+            conn.execute(update(users).where(users.c.id == row["id"]).values(failed_logins=0, locked_until=None))
+            token = secrets.token_urlsafe(32)
+            conn.execute(insert(sessions).values(
+                token_hash=_hash_token(token), user_id=row["id"], created_at=now, last_seen_at=now, ip=ip,
+                user_agent=user_agent[:300], mfa_ok=mfa_ok, mfa_required=need.mfa_required,
+            ))
+    if failure is not None:
+        raise failure
+    return LoginResult(token, public_user(row), need.mfa_required, mfa_ok)
+
+
+def _count_failure(conn: Connection, svc: Services, row: Any) -> None:
+    """C1: lock the account for a while after repeated failures."""
+    failures = int(row["failed_logins"]) + 1
+    values: dict[str, Any] = {"failed_logins": failures}
+    if failures >= svc.settings.lockout_threshold:
+        values = {"failed_logins": 0, "locked_until": svc.now() + svc.settings.lockout_duration}
+    conn.execute(update(users).where(users.c.id == row["id"]).values(**values))
 
 
 _DUMMY_HASH = passwords._hasher.hash("dummy-password-for-timing-1A")
@@ -146,9 +157,15 @@ def verify_second_factor(svc: Services, token: str, code: str) -> None:
         row = get_user(conn, sess["user_id"])
         if row["totp_secret"] is None or row["totp_enrolled_at"] is None:
             raise Conflict("no second factor is enrolled", rule="C4")
-        if not passwords.verify_totp(row["totp_secret"], code, now):
-            raise NotAuthenticated("wrong second-factor code")
-        conn.execute(update(sessions).where(sessions.c.token_hash == sess["token_hash"]).values(mfa_ok=True, last_seen_at=now))
+        ok = passwords.verify_totp(row["totp_secret"], code, now)
+        if ok:
+            conn.execute(update(sessions).where(sessions.c.token_hash == sess["token_hash"]).values(mfa_ok=True, last_seen_at=now))
+        else:
+            _count_failure(conn, svc, row)
+            if int(row["failed_logins"]) + 1 >= svc.settings.lockout_threshold:
+                conn.execute(delete(sessions).where(sessions.c.user_id == row["id"]))
+    if not ok:
+        raise NotAuthenticated("wrong second-factor code")
 
 
 def start_enrolment(svc: Services, actor: Actor) -> dict[str, str]:

@@ -99,7 +99,7 @@ def _record_request(request: Request, status: int) -> None:
     audit_user = getattr(request.state, "audit_user", None)
     purpose = request.headers.get("x-calea-purpose") or request.query_params.get("purpose")
     event = audit_log.AuditEvent(
-        at=svc.now(), action=f"api {request.method} {request.scope.get('route').path if request.scope.get('route') else request.url.path}",  # type: ignore[union-attr]
+        at=svc.now(), action=f"api {request.method} {_route_template(request)}",
         outcome=outcome, status=status, method=request.method, path=request.url.path[:500], ip=client_ip(request),
         user_id=actor.user_id if actor else (audit_user or {}).get("id"),
         username=actor.username if actor else (audit_user or {}).get("username"),
@@ -111,6 +111,14 @@ def _record_request(request: Request, status: int) -> None:
         audit_log.record(svc.db, event)
     except Exception:  # the response is already decided; losing an audit row must be loud
         log.exception("AUDIT WRITE FAILED for %s %s", request.method, request.url.path)
+
+
+def _route_template(request: Request) -> str:
+    route = request.scope.get("route")
+    template = getattr(route, "path", None)
+    if template is None:
+        return request.url.path[:200]
+    return template if template.startswith("/api/") else "/api/v1" + template
 
 
 def _object_type(params: dict[str, str]) -> str | None:

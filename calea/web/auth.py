@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import Request
 
 from calea.errors import AccessDenied, NotAuthenticated
@@ -27,9 +29,10 @@ def resolve(request: Request, *, allow_pending_mfa: bool = False) -> Actor:
         return cached  # type: ignore[no-any-return]
     svc = services(request)
     ip = client_ip(request)
+    purpose = request.headers.get("x-calea-purpose") or request.query_params.get("purpose") or None
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        actor = users.resolve_token(svc, header[7:].strip(), ip)
+        actor = replace(users.resolve_token(svc, header[7:].strip(), ip), purpose=purpose)
         request.state.actor, request.state.mfa_ok = actor, True
         return actor
     token = request.cookies.get(COOKIE)
@@ -40,6 +43,7 @@ def resolve(request: Request, *, allow_pending_mfa: bool = False) -> Actor:
         if origin and origin.split("://", 1)[-1] != request.headers.get("host", ""):
             raise AccessDenied("cross-site request refused", rule="C1")
     actor, mfa_ok = users.resolve_session(svc, token, ip)
+    actor = replace(actor, purpose=purpose)
     request.state.actor, request.state.mfa_ok = actor, mfa_ok
     if not mfa_ok and not allow_pending_mfa:
         raise NotAuthenticated("the second factor is required (POST /api/v1/auth/mfa)", rule="C4")

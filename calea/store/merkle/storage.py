@@ -1,0 +1,152 @@
+"""Where tiles and the log's committed state live: the `TileStore` port and two adapters.
+
+The port has two pairs of verbs:
+
+- `read(level, index)` / `write(level, index, data)`: tiles (see `tiles.py`).  A write
+  replaces the whole tile atomically: a reader sees the old or the new bytes, never a mix.
+- `read_state()` / `write_state(data)`: the log's committed state (size + frontier).  Writing
+  it is the commit point of an append: tiles are written first, then the state, and a
+  store must make every earlier tile write durable before the state write is.
+
+One store holds one log.  `FileTileStore.for_log(base_dir, log_id)` gives each log its own
+directory under `base_dir`:
+
+    <base_dir>/<percent-encoded log id>/state
+    <base_dir>/<percent-encoded log id>/tile/<level>/x001/x234/067
+
+A log has a single writer (the intake's integration task); readers may run concurrently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import quote
+
+from calea.store.merkle._files import fsync_dir
+from calea.store.merkle.errors import StorageError, UsageError
+from calea.store.merkle.tiles import tile_path
+
+_STATE_FILE = "state"
+
+
+class TileStore(Protocol):
+    def read(self, level: int, index: int) -> bytes | None: ...
+    def write(self, level: int, index: int, data: bytes) -> None: ...
+    def read_state(self) -> bytes | None: ...
+    def write_state(self, data: bytes) -> None: ...
+
+
+class MemoryTileStore:
+    """A dict-backed store for tests; `writes` counts tile writes."""
+
+    def __init__(self) -> None:
+        self.tiles: dict[tuple[int, int], bytes] = {}
+        self.state: bytes | None = None
+        self.writes = 0
+
+    def read(self, level: int, index: int) -> bytes | None:
+        return self.tiles.get((level, index))
+
+    def write(self, level: int, index: int, data: bytes) -> None:
+        self.tiles[(level, index)] = bytes(data)
+        self.writes += 1
+
+    def read_state(self) -> bytes | None:
+        return self.state
+
+    def write_state(self, data: bytes) -> None:
+        self.state = bytes(data)
+
+
+def log_dir_name(log_id: str) -> str:
+    """A log id as one safe directory name: percent-encoded, never "." or ".."."""
+    if not log_id or len(log_id) > 200:
+        raise UsageError("log id must be 1..200 characters", reason="bad-log-id")
+    name = quote(log_id, safe="")
+    if name.startswith("."):
+        name = "%2E" + name[1:]
+    return name
+
+
+class FileTileStore:
+    """Tiles as files under `root_dir`; every write is temp file + fsync + rename."""
+
+    def __init__(self, root_dir: str | os.PathLike[str], *, fsync: bool = True) -> None:
+        self.root = Path(root_dir)
+        self._fsync = fsync
+        self._made: set[Path] = set()
+        self._unsynced_dirs: set[Path] = set()
+        self._mkdir(self.root)
+
+    @classmethod
+    def for_log(
+        cls, base_dir: str | os.PathLike[str], log_id: str, *, fsync: bool = True
+    ) -> FileTileStore:
+        return cls(Path(base_dir) / log_dir_name(log_id), fsync=fsync)
+
+    def read(self, level: int, index: int) -> bytes | None:
+        return self._read(self.root / tile_path(level, index))
+
+    def write(self, level: int, index: int, data: bytes) -> None:
+        self._atomic_write(self.root / tile_path(level, index), data)
+
+    def read_state(self) -> bytes | None:
+        return self._read(self.root / _STATE_FILE)
+
+    def write_state(self, data: bytes) -> None:
+        if self._fsync:  # tile renames must be durable before the state that commits them
+            for d in self._unsynced_dirs:
+                fsync_dir(d)
+        self._unsynced_dirs.clear()
+        self._atomic_write(self.root / _STATE_FILE, data)
+        if self._fsync:
+            fsync_dir(self.root)
+            self._unsynced_dirs.discard(self.root)
+
+    def _mkdir(self, d: Path) -> None:
+        if d in self._made:
+            return
+        missing = []
+        p = d
+        while not p.is_dir():
+            missing.append(p)
+            p = p.parent
+        try:
+            for p in reversed(missing):
+                with contextlib.suppress(FileExistsError):
+                    p.mkdir(mode=0o700)
+                self._unsynced_dirs.add(p.parent)  # the new entry must reach the disk too
+        except OSError as exc:
+            raise StorageError(f"cannot create {d}: {exc.strerror}", reason="io-error") from exc
+        self._made.add(d)
+
+    def _read(self, path: Path) -> bytes | None:
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"cannot read {path}: {exc.strerror}", reason="io-error") from exc
+
+    def _atomic_write(self, path: Path, data: bytes) -> None:
+        d = path.parent
+        self._mkdir(d)
+        tmp = ""
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=d)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                if self._fsync:
+                    f.flush()
+                    os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:
+            if tmp:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            raise StorageError(f"cannot write {path}: {exc.strerror}", reason="io-error") from exc
+        self._unsynced_dirs.add(d)
