@@ -245,3 +245,166 @@ audit_head = Table(
     Column("seq", BigInteger, nullable=False),
     Column("hash", LargeBinary(32), nullable=False),
 )
+
+
+# --- the intake store (issue: carrier intake) ------------------------------------------
+# Raw records live byte-exact in append-only segment files; these tables index them.  Every
+# stored item is a leaf of its case's Merkle log (`leaf_index`); mutable state (quarantine,
+# purge) is recorded as further signed events, never by rewriting a leaf's contents.
+
+segments = Table(
+    "segments", metadata, _id(),
+    Column("case_id", String(ID), nullable=False, index=True),
+    Column("path", String(500), nullable=False, unique=True),
+    Column("channel", String(8), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("first_at", UTCDateTime()),
+    Column("last_at", UTCDateTime()),
+    Column("size", BigInteger, nullable=False, server_default="0"),
+    Column("closed_at", UTCDateTime()),
+    Column("exported_at", UTCDateTime()),
+    Column("sealed_at", UTCDateTime()),
+    Column("purged_at", UTCDateTime()),
+)
+
+iri_records = Table(
+    "iri_records", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("case_id", String(ID), nullable=False),
+    Column("intercept_id", String(ID), nullable=False),
+    Column("liid", String(64), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("format", String(32), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("cin", String(64)),
+    Column("seq", BigInteger),
+    Column("intercepted_at", UTCDateTime(), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("segment_id", String(ID)),
+    Column("offset", BigInteger),
+    Column("length", Integer),
+    Column("raw_sha256", String(64)),
+    Column("event", String(100)),
+    Column("fields", JSON, nullable=False),
+    Column("rule", String(8), nullable=False),
+    Column("suppressed", Integer, nullable=False, server_default="0"),
+    Column("late", Boolean, nullable=False, server_default="0"),
+    Column("quarantined", Boolean, nullable=False, server_default="0"),
+    Column("leaf_index", BigInteger, nullable=False),
+    Index("ix_iri_case_time", "case_id", "intercepted_at"),
+    Index("ix_iri_stream", "liid", "cin", "seq"),
+    Index("ix_iri_case_leaf", "case_id", "leaf_index", unique=True),
+)
+
+cc_chunks = Table(
+    "cc_chunks", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("case_id", String(ID), nullable=False),
+    Column("intercept_id", String(ID), nullable=False),
+    Column("liid", String(64), nullable=False),
+    Column("cin", String(64)),
+    Column("format", String(32), nullable=False),
+    Column("segment_id", String(ID), nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("length", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("first_seq", BigInteger),
+    Column("last_seq", BigInteger),
+    Column("first_at", UTCDateTime(), nullable=False),
+    Column("last_at", UTCDateTime(), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("rule", String(8), nullable=False),
+    Column("late", Boolean, nullable=False, server_default="0"),
+    Column("quarantined", Boolean, nullable=False, server_default="0"),
+    Column("leaf_start", BigInteger, nullable=False),
+    Index("ix_cc_case_time", "case_id", "first_at"),
+    Index("ix_cc_case_leaf", "case_id", "leaf_start", unique=True),
+)
+
+content_items = Table(
+    "content_items", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("case_id", String(ID), nullable=False),
+    Column("intercept_id", String(ID), nullable=False),
+    Column("record_leaf", BigInteger),  # leaf index of the record it came from
+    Column("kind", String(32), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("name", String(255)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("quarantined", Boolean, nullable=False, server_default="0"),
+    Column("purged_at", UTCDateTime()),
+    Column("leaf_index", BigInteger, nullable=False),
+    Index("ix_content_case_leaf", "case_id", "leaf_index", unique=True),
+)
+
+store_events = Table(
+    "store_events", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("case_id", String(ID), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("kind", String(32), nullable=False),  # suppression, quarantine, purge, gap, integrity
+    Column("intercept_id", String(ID)),
+    Column("body", JSON, nullable=False),
+    Column("leaf_index", BigInteger, nullable=False),
+    Index("ix_store_events_case_leaf", "case_id", "leaf_index", unique=True),
+)
+
+refusals = Table(
+    "refusals", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False, index=True),
+    Column("liid", String(64)),
+    Column("channel", String(8)),
+    Column("format", String(32)),
+    Column("cin", String(64)),
+    Column("seq", BigInteger),
+    Column("intercepted_at", UTCDateTime()),
+    Column("rule", String(8), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("peer", String(100)),
+)
+
+malformed = Table(
+    "malformed", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False, index=True),
+    Column("peer", String(100)),
+    Column("channel", String(8)),
+    Column("format", String(32)),
+    Column("reason", String(100), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+)
+
+streams = Table(
+    "streams", metadata,
+    Column("liid", String(64), primary_key=True),
+    Column("cin", String(64), primary_key=True),
+    Column("channel", String(8), primary_key=True),
+    Column("max_seq", BigInteger, nullable=False),
+    Column("received", BigInteger, nullable=False),
+    Column("duplicates", BigInteger, nullable=False),
+    Column("gaps", JSON, nullable=False),
+    Column("last_at", UTCDateTime(), nullable=False),
+)
+
+tree_heads = Table(
+    "tree_heads", metadata,
+    Column("case_id", String(ID), primary_key=True),
+    Column("size", BigInteger, primary_key=True),
+    Column("root", String(64), nullable=False),
+    Column("checkpoint", Text, nullable=False),
+    Column("signed_at", UTCDateTime(), nullable=False),
+)
+
+legal_holds = Table(
+    "legal_holds", metadata, _id(),
+    Column("case_id", String(ID), nullable=False, index=True),
+    Column("reason", Text, nullable=False),
+    Column("placed_by", String(ID), nullable=False),
+    Column("placed_at", UTCDateTime(), nullable=False),
+    Column("released_at", UTCDateTime()),
+)

@@ -76,10 +76,10 @@ def decide(
     clock_tolerance: timedelta = DEFAULT_CLOCK_TOLERANCE,
 ) -> Decision:
     """The coverage decision for one delivery; pure (A6, A7, A8, B3)."""
-    if intercepted_at > now + clock_tolerance:
-        return refuse("A8", "interception time is in the future beyond the clock tolerance")
     if intercept is None and identifier is None:
         return refuse("A7", "no intercept has this LIID")
+    if intercepted_at > now + clock_tolerance:
+        return refuse("A8", "interception time is in the future beyond the clock tolerance")
     if intercept is not None:
         if intercept.activated_at is None:
             return refuse("A7", "the intercept is not activated")

@@ -1,0 +1,1 @@
+"""Carrier intake: listeners (asyncio glue) → pipeline (decode, dedupe, gate) → store."""

@@ -1,0 +1,207 @@
+"""asyncio glue between carrier connections and the intake pipeline.
+
+`data_received` feeds the sans-I/O splitter, answers keep-alives at once (TS 102 232-1: a
+keep-alive-response with the same sequence number), and offers every other record to the
+pipeline; when its queue is full the transport pauses reading until it drains.  A record
+whose outer BER header is broken cannot be resynchronised: its bytes are quarantined with
+the reason and the connection is closed (the carrier reconnects and resends).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import ssl
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from calea.handover.errors import MalformedRecord
+from calea.handover.framing import NEED_DATA, RecordSplitter
+from calea.handover.model import Channel, RecordKind
+from calea.intake.pipeline import Intake, Received
+from calea.store.items import Malformed
+
+log = logging.getLogger("calea.intake.listener")
+
+
+@dataclass
+class ConnectionInfo:
+    id: int
+    carrier: str
+    channel: str
+    format: str
+    peer: str
+    opened_at: datetime
+    closed_at: datetime | None = None
+    records: int = 0
+    bytes: int = 0
+    keepalives: int = 0
+    state: str = "open"
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class ListenerSpec:
+    carrier: str
+    format: str
+    channel: Channel
+    host: str
+    port: int
+    ssl: ssl.SSLContext | None = None
+    allowed: tuple[str, ...] = ()  # carrier peer networks; empty: any
+
+
+@dataclass
+class Registry:
+    connections: dict[int, ConnectionInfo] = field(default_factory=dict)
+    next_id: int = 1
+
+
+class IntakeProtocol(asyncio.Protocol):
+    def __init__(self, intake: Intake, spec: ListenerSpec, registry: Registry) -> None:
+        self.intake = intake
+        self.spec = spec
+        self.registry = registry
+        self.splitter = RecordSplitter()
+        self.transport: asyncio.Transport | None = None
+        self.info: ConnectionInfo | None = None
+        self._paused = False
+        self._backlog: list[Received] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername") or ("?", 0)
+        host = str(peer[0])
+        info = ConnectionInfo(self.registry.next_id, self.spec.carrier, self.spec.channel.value, self.spec.format,
+                              f"{host}:{peer[1]}", self.intake.svc.now())
+        self.registry.next_id += 1
+        self.registry.connections[info.id] = info
+        self.info = info
+        if self.spec.allowed and not _allowed(host, self.spec.allowed):
+            info.state, info.error = "refused", "peer address is not one of the carrier's"
+            log.warning("connection from %s refused: not a configured carrier address", host)
+            transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        assert self.info is not None and self.transport is not None
+        self.info.bytes += len(data)
+        self.splitter.receive_data(data)
+        now = self.intake.svc.now()
+        while True:
+            try:
+                record = self.splitter.next_record()
+            except MalformedRecord as exc:
+                self._broken(exc, now)
+                return
+            if record is NEED_DATA or not isinstance(record, (bytes, bytearray)):
+                break
+            record = bytes(record)
+            self.info.records += 1
+            if self.spec.format == "etsi-102232" and self._keepalive(record):
+                continue
+            item = Received(record, self.spec.channel, self.spec.format, self.info.peer, now)
+            if self._backlog or not self.intake.offer(item):
+                self._backlog.append(item)
+        if self._backlog:
+            self._pause()
+
+    def _keepalive(self, record: bytes) -> bool:
+        from calea.handover.etsi102232 import keepalive_response, read_header
+
+        try:
+            header = read_header(record)
+        except MalformedRecord:
+            return False  # the pipeline quarantines it with its reason
+        if header.kind is RecordKind.KEEPALIVE:
+            assert self.transport is not None and self.info is not None
+            self.transport.write(keepalive_response(record))
+            self.info.keepalives += 1
+            return True
+        return header.kind is RecordKind.KEEPALIVE_RESPONSE
+
+    def _broken(self, exc: MalformedRecord, now: datetime) -> None:
+        assert self.info is not None and self.transport is not None
+        rest = bytes(self.splitter._buf[self.splitter._pos:])  # what could not be framed
+        self.intake.writer.write([], [], [Malformed(now, self.info.peer, self.spec.channel.value, self.spec.format,
+                                                    exc.reason, f"unframeable stream: {exc}", rest[:1_000_000])])
+        self.info.state, self.info.error = "closed", f"malformed stream: {exc.reason}"
+        self.transport.close()
+
+    def _pause(self) -> None:
+        if not self._paused and self.transport is not None:
+            self.transport.pause_reading()
+            self._paused = True
+            asyncio.get_running_loop().call_later(0.01, self._drain)
+
+    def _drain(self) -> None:
+        while self._backlog and self.intake.offer(self._backlog[0]):
+            self._backlog.pop(0)
+        if self._backlog:
+            asyncio.get_running_loop().call_later(0.01, self._drain)
+        elif self._paused and self.transport is not None and not self.transport.is_closing():
+            self._paused = False
+            self.transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.info is not None:
+            self.info.closed_at = self.intake.svc.now()
+            if self.info.state == "open":
+                self.info.state = "closed"
+            if exc is not None:
+                self.info.error = str(exc)
+        self._drain_all()
+
+    def _drain_all(self) -> None:
+        for item in self._backlog:
+            self.intake.queue.put(item)  # blocks briefly: nothing received is lost
+        self._backlog.clear()
+
+
+class DatagramProtocol(asyncio.DatagramProtocol):
+    """PCESP call content: UDP datagrams of a 4-byte CCC id and an IP/RTP packet."""
+
+    def __init__(self, intake: Intake, spec: ListenerSpec, ccc_map: dict[int, str]) -> None:
+        self.intake = intake
+        self.spec = spec
+        self.ccc_map = ccc_map
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        from calea.handover.registry import decode_ccc
+
+        now = self.intake.svc.now()
+        peer = f"{addr[0]}:{addr[1]}"
+        if self.spec.allowed and not _allowed(addr[0], self.spec.allowed):
+            return
+        try:
+            delivery = decode_ccc(data, self.ccc_map, now)
+        except MalformedRecord as exc:
+            self.intake.writer.write([], [], [Malformed(now, peer, "hi3", "pcesp-ccc", exc.reason, str(exc), data)])
+            return
+        self.intake.offer(Received(data, Channel.HI3, "pcesp-ccc", peer, now, delivery))
+
+
+def _allowed(host: str, networks: tuple[str, ...]) -> bool:
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(addr in ipaddress.ip_network(n, strict=False) for n in networks)
+
+
+async def start_listeners(intake: Intake, specs: list[ListenerSpec], registry: Registry | None = None,
+                          ccc_map: dict[int, str] | None = None) -> tuple[list[asyncio.AbstractServer], Registry]:
+    registry = registry or Registry()
+    loop = asyncio.get_running_loop()
+    servers: list[asyncio.AbstractServer] = []
+    for spec in specs:
+        if spec.format == "pcesp-ccc":
+            await loop.create_datagram_endpoint(lambda s=spec: DatagramProtocol(intake, s, ccc_map if ccc_map is not None else {}),
+                                                local_addr=(spec.host, spec.port))
+            continue
+        server = await loop.create_server(lambda s=spec: IntakeProtocol(intake, s, registry), spec.host, spec.port, ssl=spec.ssl)
+        servers.append(server)
+    return servers, registry

@@ -1,0 +1,258 @@
+"""The intake pipeline: every received record is decoded, de-duplicated per stream, judged
+by the gate and handed to the store in durable batches (rules A6–A8, B3, D1).
+
+One worker thread drains a bounded queue (backpressure: `offer` returns False when it is
+full and the listener pauses reading).  `process(batch)` is the same work, synchronously,
+for tests and the benchmark.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from calea.db.schema import authorities, intercepts, streams
+from calea.gate.decide import gate
+from calea.gate.snapshot import GateSnapshot
+from calea.handover.errors import MalformedRecord
+from calea.handover.model import Channel, Delivery, RecordKind
+from calea.handover.registry import FORMATS
+from calea.services.context import Services
+from calea.services.rows import authority_from, intercept_from
+from calea.store.items import Malformed, Refusal, StoreItem
+from calea.store.streams import StreamState
+from calea.store.writer import BatchResult, StoreWriter
+
+log = logging.getLogger("calea.intake")
+
+ALERT_EVERY = timedelta(minutes=1)  # at most one unauthorized-delivery alert per LIID and rule a minute
+
+
+@dataclass(slots=True)
+class Received:
+    record: bytes
+    channel: Channel
+    format: str
+    peer: str
+    received_at: datetime
+    delivery: Delivery | None = None  # already decoded (datagram formats)
+
+
+@dataclass
+class Counters:
+    received: int = 0
+    stored: int = 0
+    refused: int = 0
+    duplicates: int = 0
+    malformed: int = 0
+    suppressed: int = 0
+    batches: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class IntakeStats:
+    counters: Counters = field(default_factory=Counters)
+    streams: dict[tuple[str, str, str], StreamState] = field(default_factory=dict)
+
+
+def load_snapshot(svc: Services, version: int = 0) -> GateSnapshot:
+    with svc.db.read() as conn:
+        icpts = {r["liid"]: intercept_from(r) for r in conn.execute(select(intercepts)).mappings()}
+        by_case: dict[str, list[Any]] = {}
+        for r in conn.execute(select(authorities)).mappings():
+            by_case.setdefault(r["case_id"], []).append(authority_from(r))
+    return GateSnapshot(icpts, {k: tuple(v) for k, v in by_case.items()}, version)
+
+
+class Intake:
+    def __init__(self, svc: Services, writer: StoreWriter | None = None, *, batch_size: int = 5000,
+                 max_delay: float = 0.05, queue_size: int = 200_000, snapshot_seconds: float = 1.0) -> None:
+        self.svc = svc
+        self.writer = writer or StoreWriter(svc)
+        self.batch_size = batch_size
+        self.max_delay = max_delay
+        self.snapshot_seconds = snapshot_seconds
+        self.queue: queue.Queue[Received] = queue.Queue(maxsize=queue_size)
+        self.stats = IntakeStats()
+        self.snapshot = load_snapshot(svc)
+        self._snapshot_at = time.monotonic()
+        self._last_alert: dict[tuple[str | None, str], datetime] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._drained = threading.Condition()
+        self._load_streams()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.writer.recover()
+        self._thread = threading.Thread(target=self._run, name="calea-intake", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.writer.close()
+
+    def offer(self, item: Received) -> bool:
+        try:
+            self.queue.put_nowait(item)
+            return True
+        except queue.Full:
+            return False
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Until everything offered so far is durably stored (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        with self._drained:
+            while self.queue.unfinished_tasks:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._drained.wait(left)
+        return True
+
+    def refresh_snapshot(self) -> None:
+        self.snapshot = load_snapshot(self.svc, self.snapshot.version + 1)
+        self._snapshot_at = time.monotonic()
+
+    def _run(self) -> None:
+        while not self._stop.is_set() or not self.queue.empty():
+            batch: list[Received] = []
+            try:
+                batch.append(self.queue.get(timeout=0.1))
+            except queue.Empty:
+                continue
+            deadline = time.monotonic() + self.max_delay
+            while len(batch) < self.batch_size:
+                left = deadline - time.monotonic()
+                try:
+                    batch.append(self.queue.get(timeout=max(left, 0)) if left > 0 else self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self.process(batch)
+            except Exception:
+                log.exception("intake batch of %d records failed; streams reloaded", len(batch))
+                self._load_streams()
+            finally:
+                for _ in batch:
+                    self.queue.task_done()
+                with self._drained:
+                    self._drained.notify_all()
+
+    # --- the work ----------------------------------------------------------------------------
+
+    def process(self, batch: list[Received]) -> BatchResult:
+        if time.monotonic() - self._snapshot_at >= self.snapshot_seconds:
+            self.refresh_snapshot()
+        now = self.svc.now()
+        items: list[StoreItem] = []
+        refused: list[Refusal] = []
+        bad: list[Malformed] = []
+        touched: set[tuple[str, str, str]] = set()
+        c = self.stats.counters
+        c.received += len(batch)
+        for rec in batch:
+            try:
+                deliveries = [rec.delivery] if rec.delivery is not None else FORMATS[rec.format].decode(rec.record, rec.channel)
+            except MalformedRecord as exc:
+                bad.append(Malformed(now, rec.peer, rec.channel.value, rec.format, exc.reason, str(exc), rec.record))
+                continue
+            for d in deliveries:
+                if d.kind in (RecordKind.KEEPALIVE, RecordKind.KEEPALIVE_RESPONSE, RecordKind.OTHER):
+                    continue
+                if d.sequence is not None:
+                    key = (d.liid, d.cin or "", rec.channel.value)
+                    state = self.stats.streams.get(key)
+                    if state is None:
+                        state = self.stats.streams[key] = StreamState()
+                    touched.add(key)
+                    if not state.observe(d.sequence):
+                        c.duplicates += 1
+                        continue
+                self._judge(d, rec, now, items, refused)
+        result = self.writer.write(items, refused, bad)
+        c.stored += result.stored
+        c.refused += len(refused)
+        c.malformed += len(bad)
+        c.suppressed += result.suppressed
+        c.batches += 1
+        if touched:
+            self._save_streams(touched, now)
+        if refused:
+            self._alert(refused, now)
+        return result
+
+    def _judge(self, d: Delivery, rec: Received, now: datetime, items: list[StoreItem], refused: list[Refusal]) -> None:
+        res = gate(self.snapshot, liid=d.liid, intercepted_at=d.intercepted_at, has_content=d.has_content, now=now)
+        dec = res.decision
+        if not dec.stored or res.intercept is None:
+            refused.append(Refusal(now, d.liid, rec.channel.value, d.format, d.cin, d.sequence, d.intercepted_at,
+                                   dec.rule, dec.reason, rec.peer))
+            return
+        assert d.intercepted_at is not None
+        suppress = dec.suppress_content and d.has_content
+        kind = "cc" if d.kind is RecordKind.CC else ("integrity-check" if d.kind is RecordKind.INTEGRITY_CHECK else "iri")
+        content = tuple(p for p in d.content if p.data) if not suppress else ()
+        items.append(StoreItem(
+            case_id=res.intercept.case_id, intercept_id=res.intercept.id, liid=d.liid, channel=rec.channel.value,
+            format=d.format, kind=kind, cin=d.cin, seq=d.sequence, intercepted_at=d.intercepted_at,
+            received_at=rec.received_at, raw=None if suppress else d.raw, rule=dec.rule, late=dec.late,
+            quarantined=dec.quarantine, event=_event_name(d), fields=dict(d.fields) if kind != "cc" else {},
+            content=content if kind != "cc" else (),
+            suppressed=tuple(sorted({p.kind.value for p in d.content})) if suppress else (),
+        ))
+
+    def _alert(self, refused: list[Refusal], now: datetime) -> None:
+        """A7: unauthorized deliveries are raised to the technical unit, metadata only."""
+        counts = Counter((r.liid, r.rule) for r in refused)
+        due = [(k, n) for k, n in counts.items() if now - self._last_alert.get(k, datetime.min.replace(tzinfo=now.tzinfo)) >= ALERT_EVERY]
+        if not due:
+            return
+        with self.svc.db.write() as conn:
+            for (liid, rule), n in due:
+                self._last_alert[(liid, rule)] = now
+                self.svc.alert(conn, "intake.unauthorized_delivery",
+                               f"{n} deliver{'y' if n == 1 else 'ies'} for LIID {liid!r} refused ({rule})",
+                               severity="warning", rule=rule, details={"liid": liid, "count": n})
+
+    # --- stream state --------------------------------------------------------------------------
+
+    def _load_streams(self) -> None:
+        with self.svc.db.read() as conn:
+            self.stats.streams = {
+                (r.liid, r.cin, r.channel): StreamState(int(r.max_seq), int(r.received), int(r.duplicates), [list(g) for g in r.gaps])
+                for r in conn.execute(select(streams))
+            }
+
+    def _save_streams(self, keys: set[tuple[str, str, str]], now: datetime) -> None:
+        with self.svc.db.write() as conn:
+            for liid, cin, channel in keys:
+                st = self.stats.streams[(liid, cin, channel)]
+                values = dict(max_seq=st.max_seq, received=st.received, duplicates=st.duplicates, gaps=st.gaps, last_at=now)
+                updated = conn.execute(streams.update().where(streams.c.liid == liid, streams.c.cin == cin,
+                                                              streams.c.channel == channel).values(**values)).rowcount
+                if not updated:
+                    conn.execute(streams.insert().values(liid=liid, cin=cin, channel=channel, **values))
+
+
+def _event_name(d: Delivery) -> str | None:
+    f = d.fields
+    for key in ("event", "iri_type", "message_type"):
+        v = f.get(key)
+        if isinstance(v, str):
+            return v[:100]
+    return None

@@ -1,0 +1,60 @@
+"""What each kind of stored item contributes to its case's Merkle log (rule D1), pure.
+
+Every leaf's data starts with a domain tag so that items of different kinds can never
+collide.  The data of a leaf is derivable from what the store keeps (index row, segment
+bytes, content file), so `calea verify` recomputes every leaf and compares it with the log:
+
+    iri       b"calea-iri-v1\\0"     + canonical JSON of the immutable index row (incl. raw_sha256)
+    cc        b"calea-cc-v1\\0"      + the raw PS-PDU bytes as received
+    content   b"calea-content-v1\\0" + canonical JSON {kind, sha256, size, media_type, name, record}
+    event     b"calea-event-v1\\0"   + canonical JSON {kind, at, intercept_id, body}
+
+Mutable state (quarantine, purge, export) is recorded as an *event* leaf; leaves of
+earlier items are never rewritten.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+IRI_TAG = b"calea-iri-v1\x00"
+CC_TAG = b"calea-cc-v1\x00"
+CONTENT_TAG = b"calea-content-v1\x00"
+EVENT_TAG = b"calea-event-v1\x00"
+
+IRI_FIELDS = ("liid", "cin", "seq", "channel", "format", "kind", "intercepted_at", "received_at",
+              "raw_sha256", "length", "event", "fields", "rule", "suppressed", "late")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"not serialisable in a leaf: {type(value).__name__}")
+
+
+def canonical(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default).encode()
+
+
+def iri_leaf(row: Mapping[str, Any]) -> bytes:
+    return IRI_TAG + canonical({k: row.get(k) for k in IRI_FIELDS})
+
+
+def cc_leaf(raw: bytes) -> bytes:
+    return CC_TAG + raw
+
+
+def content_leaf(kind: str, sha256: str, size: int, media_type: str, name: str | None, record_leaf: int | None) -> bytes:
+    return CONTENT_TAG + canonical({"kind": kind, "sha256": sha256, "size": size, "media_type": media_type,
+                                    "name": name, "record": record_leaf})
+
+
+def event_leaf(kind: str, at: datetime, intercept_id: str | None, body: Mapping[str, Any]) -> bytes:
+    return EVENT_TAG + canonical({"kind": kind, "at": at, "intercept_id": intercept_id, "body": dict(body)})

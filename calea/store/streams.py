@@ -1,0 +1,57 @@
+"""Per-stream sequence tracking, pure: duplicates, gaps and counters.
+
+A stream is one (LIID, communication identity number, HI2/HI3) as TS 102 232-1 numbers it:
+sequence numbers start at 0 and count up by one.  `StreamState.observe(seq)` says whether
+a record is new or a duplicate (a carrier that resends after reconnecting must not create
+duplicates) and keeps the set of missing ranges (a gap is reported with its ranges and
+closes if the missing records arrive later).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_GAP_RANGES = 1000  # bound the state of a stream whose carrier skips wildly
+
+
+@dataclass
+class StreamState:
+    max_seq: int = -1
+    received: int = 0
+    duplicates: int = 0
+    gaps: list[list[int]] = field(default_factory=list)  # sorted, disjoint [first, last] ranges
+
+    def observe(self, seq: int) -> bool:
+        """True when the record is new (store it), False for a duplicate."""
+        if seq > self.max_seq:
+            if seq > self.max_seq + 1:
+                self.gaps.append([self.max_seq + 1, seq - 1])
+                if len(self.gaps) > MAX_GAP_RANGES:
+                    del self.gaps[0]
+            self.max_seq = seq
+            self.received += 1
+            return True
+        for i, (lo, hi) in enumerate(self.gaps):
+            if lo <= seq <= hi:
+                if lo == hi:
+                    del self.gaps[i]
+                elif seq == lo:
+                    self.gaps[i] = [lo + 1, hi]
+                elif seq == hi:
+                    self.gaps[i] = [lo, hi - 1]
+                else:
+                    self.gaps[i:i + 1] = [[lo, seq - 1], [seq + 1, hi]]
+                self.received += 1
+                return True
+            if seq < lo:
+                break
+        self.duplicates += 1
+        return False
+
+    @property
+    def missing(self) -> int:
+        return sum(hi - lo + 1 for lo, hi in self.gaps)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"max_seq": self.max_seq, "received": self.received, "duplicates": self.duplicates,
+                "gaps": [list(g) for g in self.gaps], "missing": self.missing}

@@ -1,0 +1,273 @@
+"""The store's single writer: one durable batch at a time (rule D1).
+
+For each batch: raw records are appended to segment files and fsynced; index rows,
+content items and store events are inserted in one database transaction, each with the
+leaf index it takes in its case's Merkle log; after the commit the leaf hashes are
+appended to the log (tiles), and a signed checkpoint (tree head) is written every N
+leaves or T seconds.  The database is the source of truth: at start-up `recover()`
+re-appends any leaves a crash left out of a log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from calea.db.schema import cc_chunks, content_items, iri_records, malformed, refusals, segments, store_events, tree_heads
+from calea.services.context import Services
+from calea.store import leaves
+from calea.store.items import Malformed, Refusal, StoreItem
+from calea.store.leafsource import case_leaves, frame
+from calea.store.merkle import Checkpoint, FileTileStore, MerkleLog, leaf_hash, load_or_create_signing_key, sign_checkpoint
+from calea.store.segments import MAX_SEGMENT, OpenSegment, SegmentFiles
+
+log = logging.getLogger("calea.store")
+
+
+@dataclass
+class BatchResult:
+    stored: int = 0
+    refused: int = 0
+    malformed: int = 0
+    suppressed: int = 0
+    leaves: dict[str, int] = field(default_factory=dict)
+
+
+class StoreWriter:
+    def __init__(self, svc: Services, *, checkpoint_every: int = 10_000, checkpoint_seconds: float = 10.0,
+                 tile_fsync: bool = True) -> None:
+        self.svc = svc
+        self.files = SegmentFiles(svc.settings.home / "segments")
+        self.merkle_dir = svc.settings.home / "merkle"
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_seconds = checkpoint_seconds
+        self.tile_fsync = tile_fsync
+        self._open: dict[tuple[str, str], OpenSegment] = {}
+        self._logs: dict[str, MerkleLog] = {}
+        self._last_head: dict[str, tuple[int, float]] = {}
+        self._key = None
+        self._pending_events: dict[str, list[bytes]] = {}
+        self.lock = threading.RLock()
+
+    # --- logs and checkpoints ------------------------------------------------------------
+
+    def merkle_log(self, case_id: str) -> MerkleLog:
+        lg = self._logs.get(case_id)
+        if lg is None:
+            lg = MerkleLog(case_id, FileTileStore.for_log(self.merkle_dir, case_id, fsync=self.tile_fsync))
+            self._logs[case_id] = lg
+        return lg
+
+    def signing_key(self):  # type: ignore[no-untyped-def]
+        if self._key is None:
+            self._key = load_or_create_signing_key(self.svc.settings.keys_dir)
+        return self._key
+
+    def checkpoint(self, case_id: str, *, force: bool = False) -> str | None:
+        """Sign the case log's tree head (every N leaves or T seconds, or when forced)."""
+        lg = self.merkle_log(case_id)
+        size = lg.size
+        last_size, last_time = self._last_head.get(case_id, (-1, 0.0))
+        due = force or size - last_size >= self.checkpoint_every or time.monotonic() - last_time >= self.checkpoint_seconds
+        if size == last_size or not due:
+            return None
+        root = lg.root()
+        text = sign_checkpoint(Checkpoint(origin=f"calea/case/{case_id}", size=size, root_hash=root), self.signing_key())
+        with self.svc.db.write() as conn:
+            exists = conn.execute(select(tree_heads.c.size).where(tree_heads.c.case_id == case_id, tree_heads.c.size == size)).first()
+            if exists is None:
+                conn.execute(insert(tree_heads).values(case_id=case_id, size=size, root=root.hex(), checkpoint=text, signed_at=self.svc.now()))
+        self._last_head[case_id] = (size, time.monotonic())
+        return text
+
+    def checkpoint_all(self, *, force: bool = False) -> None:
+        for case_id in list(self._logs):
+            self.checkpoint(case_id, force=force)
+
+    # --- segments ----------------------------------------------------------------------------
+
+    def _segment(self, conn: Connection, case_id: str, channel: str, at: datetime) -> OpenSegment:
+        hour = f"{at:%Y%m%d%H}"
+        seg = self._open.get((case_id, channel))
+        if seg is not None and (seg.hour != hour or seg.size >= MAX_SEGMENT):
+            self.files.close(seg)
+            conn.execute(update(segments).where(segments.c.id == seg.id).values(closed_at=self.svc.now()))
+            seg = None
+        if seg is None:
+            seg_id = self.svc.new_id()
+            rel = self.files.relative(case_id, channel, at, seg_id)
+            conn.execute(insert(segments).values(id=seg_id, case_id=case_id, path=rel, channel=channel, created_at=self.svc.now(), size=0))
+            seg = self.files.open(seg_id, case_id, channel, rel, hour)
+            self._open[(case_id, channel)] = seg
+        return seg
+
+    def close(self) -> None:
+        with self.lock:
+            for seg in self._open.values():
+                self.files.close(seg)
+            self._open.clear()
+            self.checkpoint_all(force=True)
+
+    # --- the batch -----------------------------------------------------------------------------
+
+    def write(self, items: list[StoreItem], refused: list[Refusal] = (), bad: list[Malformed] = ()) -> BatchResult:  # type: ignore[assignment]
+        with self.lock:
+            return self._write(items, list(refused), list(bad))
+
+    def _write(self, items: list[StoreItem], refused: list[Refusal], bad: list[Malformed]) -> BatchResult:
+        result = BatchResult(refused=len(refused), malformed=len(bad))
+        pending: dict[str, list[bytes]] = defaultdict(list)
+        now = self.svc.now()
+        with self.svc.db.write() as conn:
+            next_leaf: dict[str, int] = {}
+
+            def take(case_id: str, data: bytes) -> int:
+                if case_id not in next_leaf:
+                    next_leaf[case_id] = self.merkle_log(case_id).size
+                idx = next_leaf[case_id]
+                next_leaf[case_id] = idx + 1
+                pending[case_id].append(leaf_hash(data))
+                return idx
+
+            iri_rows: list[dict[str, Any]] = []
+            chunk_rows: list[dict[str, Any]] = []
+            suppress: dict[tuple[str, str, str], list[Any]] = {}
+            touched: dict[str, OpenSegment] = {}
+            chunk: dict[str, Any] | None = None
+            for it in items:
+                if it.suppressed:
+                    for kind in it.suppressed:
+                        key = (it.case_id, it.intercept_id, kind)
+                        agg = suppress.setdefault(key, [0, it.intercepted_at, it.intercepted_at])
+                        agg[0] += 1
+                        agg[1] = min(agg[1], it.intercepted_at)
+                        agg[2] = max(agg[2], it.intercepted_at)
+                    result.suppressed += 1
+                if it.kind == "cc":
+                    if it.raw is None:
+                        continue  # CC under a PRTT order: nothing but the count (A6)
+                    seg = self._segment(conn, it.case_id, "hi3", it.received_at)
+                    touched[seg.id] = seg
+                    framed = frame(it.raw, it.format)
+                    offset = self.files.append(seg, framed)
+                    idx = take(it.case_id, leaves.cc_leaf(it.raw))
+                    if (chunk is not None and chunk["segment_id"] == seg.id and chunk["liid"] == it.liid
+                            and chunk["cin"] == it.cin and chunk["offset"] + chunk["length"] == offset
+                            and chunk["leaf_start"] + chunk["count"] == idx and chunk["rule"] == it.rule
+                            and chunk["late"] == it.late and chunk["quarantined"] == it.quarantined):
+                        chunk["length"] += len(framed)
+                        chunk["count"] += 1
+                        chunk["last_seq"] = it.seq
+                        chunk["last_at"] = max(chunk["last_at"], it.intercepted_at)
+                        chunk["first_at"] = min(chunk["first_at"], it.intercepted_at)
+                    else:
+                        chunk = dict(case_id=it.case_id, intercept_id=it.intercept_id, liid=it.liid, cin=it.cin, format=it.format,
+                                     segment_id=seg.id, offset=offset, length=len(framed), count=1, first_seq=it.seq,
+                                     last_seq=it.seq, first_at=it.intercepted_at, last_at=it.intercepted_at,
+                                     received_at=it.received_at, rule=it.rule, late=it.late, quarantined=it.quarantined,
+                                     leaf_start=idx)
+                        chunk_rows.append(chunk)
+                    result.stored += 1
+                    continue
+                row: dict[str, Any] = dict(
+                    case_id=it.case_id, intercept_id=it.intercept_id, liid=it.liid, channel=it.channel, format=it.format,
+                    kind=it.kind, cin=it.cin, seq=it.seq, intercepted_at=it.intercepted_at, received_at=it.received_at,
+                    segment_id=None, offset=None, length=None, raw_sha256=None, event=it.event, fields=it.fields,
+                    rule=it.rule, suppressed=len(it.suppressed), late=it.late, quarantined=it.quarantined,
+                )
+                if it.raw is not None:
+                    seg = self._segment(conn, it.case_id, it.channel, it.received_at)
+                    touched[seg.id] = seg
+                    row.update(segment_id=seg.id, offset=self.files.append(seg, it.raw), length=len(it.raw),
+                               raw_sha256=hashlib.sha256(it.raw).hexdigest())
+                row["leaf_index"] = take(it.case_id, leaves.iri_leaf(row))
+                iri_rows.append(row)
+                result.stored += 1
+                for part in it.content:
+                    sha = self.svc.content.put(part.data)
+                    cidx = take(it.case_id, leaves.content_leaf(part.kind.value, sha, len(part.data), part.media_type, part.name, row["leaf_index"]))
+                    row.setdefault("_content", []).append(dict(
+                        case_id=it.case_id, intercept_id=it.intercept_id, kind=part.kind.value, sha256=sha, size=len(part.data),
+                        media_type=part.media_type, name=part.name, created_at=now, quarantined=it.quarantined, leaf_index=cidx,
+                        record_leaf=row["leaf_index"]))
+            for seg in touched.values():
+                self.files.sync(seg)
+                conn.execute(update(segments).where(segments.c.id == seg.id).values(size=seg.size, last_at=now))
+            if chunk_rows:
+                conn.execute(insert(cc_chunks), chunk_rows)
+            content_rows = [c for row in iri_rows for c in row.pop("_content", [])]
+            if iri_rows:
+                conn.execute(insert(iri_records), iri_rows)
+            if content_rows:
+                conn.execute(insert(content_items), content_rows)
+            for (case_id, intercept_id, kind), (count, first, last) in suppress.items():
+                body = {"content_kind": kind, "count": count, "first_at": first.isoformat(), "last_at": last.isoformat(), "rule": "A6"}
+                idx = take(case_id, leaves.event_leaf("suppression", now, intercept_id, body))
+                conn.execute(insert(store_events).values(case_id=case_id, at=now, kind="suppression", intercept_id=intercept_id, body=body, leaf_index=idx))
+            if refused:
+                conn.execute(insert(refusals), [dict(at=r.at, liid=r.liid, channel=r.channel, format=r.format, cin=r.cin, seq=r.seq,
+                                                     intercepted_at=r.intercepted_at, rule=r.rule, reason=r.reason, peer=r.peer) for r in refused])
+            for m in bad:
+                sha = self.svc.content.put(m.data)
+                conn.execute(insert(malformed).values(at=m.at, peer=m.peer, channel=m.channel, format=m.format, reason=m.reason,
+                                                      message=m.message[:2000], sha256=sha, size=len(m.data)))
+        for case_id, hashes in pending.items():
+            self.merkle_log(case_id).append(hashes)
+            result.leaves[case_id] = len(hashes)
+            self.checkpoint(case_id)
+        return result
+
+    def record_event(self, conn: Connection, case_id: str, kind: str, intercept_id: str | None, body: dict[str, Any]) -> int:
+        """A signed store event (quarantine, purge, export…) inside the caller's transaction;
+        its leaf is appended by `flush_events` after the commit."""
+        now = self.svc.now()
+        lg = self.merkle_log(case_id)
+        pending = self._pending_events.setdefault(case_id, [])
+        idx = lg.size + len(pending)
+        data = leaves.event_leaf(kind, now, intercept_id, body)
+        conn.execute(insert(store_events).values(case_id=case_id, at=now, kind=kind, intercept_id=intercept_id, body=body, leaf_index=idx))
+        pending.append(leaf_hash(data))
+        return idx
+
+    def flush_events(self) -> None:
+        for case_id, hashes in list(self._pending_events.items()):
+            if hashes:
+                self.merkle_log(case_id).append(hashes)
+                self.checkpoint(case_id, force=True)
+        self._pending_events.clear()
+
+    # --- recovery -------------------------------------------------------------------------------
+
+    def recover(self) -> dict[str, int]:
+        """Append to each case's log the leaves whose rows committed before a crash."""
+        repaired: dict[str, int] = {}
+        with self.lock, self.svc.db.read() as conn:
+            cases = set()
+            for table, col in ((iri_records, iri_records.c.leaf_index), (store_events, store_events.c.leaf_index),
+                               (content_items, content_items.c.leaf_index), (cc_chunks, cc_chunks.c.leaf_start + cc_chunks.c.count - 1)):
+                for case_id, top in conn.execute(select(table.c.case_id, func.max(col)).group_by(table.c.case_id)):
+                    cases.add((case_id, int(top)))
+            tops: dict[str, int] = {}
+            for case_id, top in cases:
+                tops[case_id] = max(tops.get(case_id, -1), top)
+            for case_id, top in tops.items():
+                lg = self.merkle_log(case_id)
+                if top + 1 > lg.size:
+                    missing = [leaf for leaf in case_leaves(conn, self.files, self.svc.content, case_id, start=lg.size)]
+                    hashes = [leaf_hash(x.data) for x in missing if x.data is not None]
+                    if len(hashes) == len(missing) and [x.index for x in missing] == list(range(lg.size, top + 1)):
+                        lg.append(hashes)
+                        repaired[case_id] = len(hashes)
+                    else:
+                        log.error("case %s: cannot rebuild leaves %d..%d of its log", case_id, lg.size, top)
+        for case_id in repaired:
+            self.checkpoint(case_id, force=True)
+        return repaired
