@@ -111,6 +111,23 @@ def audit_verify() -> None:
 
 
 @app.command()
+def verify() -> None:
+    """Recompute every stored record, index row and content file against the signed Merkle
+    logs (rule D1); exit 1 naming what does not match."""
+    from calea.store.verify import verify_store
+
+    report = verify_store(_services())
+    for problem in report.problems:
+        typer.echo(f"FAIL {problem}", err=True)
+    total = sum(report.leaves.values())
+    if report.problems:
+        typer.echo(f"store: {len(report.leaves)} case log(s), {total} leaves, {report.checkpoints} signed tree heads: "
+                   f"{len(report.problems)} problem(s)")
+        raise typer.Exit(1)
+    typer.echo(f"store verified: {len(report.leaves)} case log(s), {total} leaves, {report.checkpoints} signed tree heads")
+
+
+@app.command()
 def openapi(out: Path = typer.Option(None, help="write to this file instead of stdout")) -> None:
     """Print the OpenAPI document of the JSON API."""
     from calea.web.app import create_app

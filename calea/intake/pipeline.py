@@ -95,12 +95,36 @@ class Intake:
 
     # --- lifecycle -------------------------------------------------------------------------
 
+    def quarantine_hook(self, conn: Any, intercept_id: str, at: datetime) -> Any:
+        """B3: the data collected under a stopped emergency intercept is quarantined (kept,
+        signed, readable only by taru and the auditor); the fact is a signed store event."""
+        from calea.db.schema import cc_chunks, content_items, iri_records
+
+        case_id = None
+        counts = {}
+        for table in (iri_records, cc_chunks, content_items):
+            counts[table.name] = conn.execute(table.update().where(table.c.intercept_id == intercept_id).values(quarantined=True)).rowcount
+        row = conn.execute(select(intercepts.c.case_id).where(intercepts.c.id == intercept_id)).first()
+        case_id = row.case_id if row else None
+        self._snapshot_at = 0.0  # refresh before the next batch
+        if case_id is None:
+            return None
+        body = {"rule": "B3", "at": at.isoformat(), "rows": counts}
+        return lambda: self.writer.write_events([(case_id, "quarantine", intercept_id, body)])
+
     def start(self) -> None:
+        from calea.services.scheduler import QUARANTINE_HOOKS
+
+        QUARANTINE_HOOKS.append(self.quarantine_hook)
         self.writer.recover()
         self._thread = threading.Thread(target=self._run, name="calea-intake", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
+        from calea.services.scheduler import QUARANTINE_HOOKS
+
+        if self.quarantine_hook in QUARANTINE_HOOKS:
+            QUARANTINE_HOOKS.remove(self.quarantine_hook)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from calea.db.schema import authorities, grants, intercepts
 from calea.services.context import SYSTEM, Services
@@ -17,8 +19,10 @@ from calea.services.rows import authority_from
 
 log = logging.getLogger("calea.scheduler")
 
-# Hooks that quarantine already-stored data of an intercept (the store registers one).
-QUARANTINE_HOOKS: list = []  # type: ignore[type-arg]
+# Hooks that quarantine already-stored data of an intercept (the intake registers one):
+# called inside the scheduler's transaction with (conn, intercept_id, at); a hook may return
+# a callable to run after the commit (e.g. to sign a store event).
+QUARANTINE_HOOKS: list[Callable[[Connection, str, datetime], Callable[[], None] | None]] = []
 
 
 def enforce_deadlines(svc: Services) -> list[str]:
@@ -27,6 +31,7 @@ def enforce_deadlines(svc: Services) -> list[str]:
     under it and raise an alert.  Returns the ids of the authorities enforced."""
     now = svc.now()
     done: list[str] = []
+    after: list[Callable[[], None]] = []
     with svc.db.write() as conn:
         rows = conn.execute(
             select(authorities).where(
@@ -49,7 +54,9 @@ def enforce_deadlines(svc: Services) -> list[str]:
                 conn.execute(update(intercepts).where(intercepts.c.id == ic.id).values(
                     quarantined_at=a.deadline_at, quarantine_reason=reason))
                 for hook in QUARANTINE_HOOKS:
-                    hook(conn, ic.id, a.deadline_at)
+                    then = hook(conn, ic.id, a.deadline_at)
+                    if then is not None:
+                        after.append(then)
             suspended = conn.execute(
                 update(grants).where(grants.c.authority_id == a.id, grants.c.suspended_at.is_(None), grants.c.revoked_at.is_(None))
                 .values(suspended_at=a.deadline_at)
@@ -60,6 +67,8 @@ def enforce_deadlines(svc: Services) -> list[str]:
             svc.audit(conn, SYSTEM, "authority.deadline_missed", case_id=a.case_id, object_type="authority",
                       object_id=a.id, detail=f"intercepts={len(stopped)} grants_suspended={suspended}")
             done.append(a.id)
+    for then in after:
+        then()
     return done
 
 

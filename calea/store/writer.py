@@ -54,7 +54,6 @@ class StoreWriter:
         self._logs: dict[str, MerkleLog] = {}
         self._last_head: dict[str, tuple[int, float]] = {}
         self._key = None
-        self._pending_events: dict[str, list[bytes]] = {}
         self.lock = threading.RLock()
 
     # --- logs and checkpoints ------------------------------------------------------------
@@ -225,24 +224,25 @@ class StoreWriter:
             self.checkpoint(case_id)
         return result
 
-    def record_event(self, conn: Connection, case_id: str, kind: str, intercept_id: str | None, body: dict[str, Any]) -> int:
-        """A signed store event (quarantine, purge, export…) inside the caller's transaction;
-        its leaf is appended by `flush_events` after the commit."""
-        now = self.svc.now()
-        lg = self.merkle_log(case_id)
-        pending = self._pending_events.setdefault(case_id, [])
-        idx = lg.size + len(pending)
-        data = leaves.event_leaf(kind, now, intercept_id, body)
-        conn.execute(insert(store_events).values(case_id=case_id, at=now, kind=kind, intercept_id=intercept_id, body=body, leaf_index=idx))
-        pending.append(leaf_hash(data))
-        return idx
+    def write_events(self, events: list[tuple[str, str, str | None, dict[str, Any]]]) -> list[int]:
+        """Signed store events (quarantine, purge, export…): (case_id, kind, intercept_id, body).
 
-    def flush_events(self) -> None:
-        for case_id, hashes in list(self._pending_events.items()):
-            if hashes:
+        Takes the writer's lock before the database's, the same order as a batch."""
+        out: list[int] = []
+        with self.lock:
+            now = self.svc.now()
+            pending: dict[str, list[bytes]] = defaultdict(list)
+            with self.svc.db.write() as conn:
+                for case_id, kind, intercept_id, body in events:
+                    idx = self.merkle_log(case_id).size + len(pending[case_id])
+                    conn.execute(insert(store_events).values(case_id=case_id, at=now, kind=kind, intercept_id=intercept_id,
+                                                             body=body, leaf_index=idx))
+                    pending[case_id].append(leaf_hash(leaves.event_leaf(kind, now, intercept_id, body)))
+                    out.append(idx)
+            for case_id, hashes in pending.items():
                 self.merkle_log(case_id).append(hashes)
                 self.checkpoint(case_id, force=True)
-        self._pending_events.clear()
+        return out
 
     # --- recovery -------------------------------------------------------------------------------
 
