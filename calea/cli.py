@@ -40,8 +40,17 @@ def init() -> None:
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8080, demo: bool = typer.Option(False, help="create the demo TARU account")) -> None:
-    """Serve the web console and the JSON API (and run the deadline scheduler)."""
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    demo: bool = typer.Option(False, help="create the demo TARU account, a demo case and run the carrier simulator"),
+    intake: bool = typer.Option(True, help="run the carrier intake (listeners on each carrier's ports)"),
+    intake_host: str = typer.Option("127.0.0.1", help="address the carrier listeners bind to"),
+    tls: bool = typer.Option(False, help="carrier connections over TLS (server certificate in $CALEA_HOME/tls)"),
+) -> None:
+    """Serve the web console and the JSON API, run the carrier intake and the deadline scheduler."""
+    import asyncio
+
     import uvicorn
 
     from calea.services.scheduler import Scheduler
@@ -52,9 +61,33 @@ def serve(host: str = "127.0.0.1", port: int = 8080, demo: bool = typer.Option(F
         _demo_account(svc)
     scheduler = Scheduler(svc, svc.settings.scheduler_interval)
     scheduler.start()
-    typer.echo(f"calea serving on http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
+    web = create_app(svc)
+
+    async def main() -> None:
+        manager = None
+        if intake:
+            from calea.intake.manager import IntakeManager
+
+            manager = IntakeManager(svc, host=intake_host, tls_dir=svc.settings.home / "tls" if tls else None)
+            await manager.start()
+            web.state.intake = manager
+        sim_task = None
+        if demo:
+            from calea.demo import run_demo_traffic
+
+            sim_task = asyncio.create_task(run_demo_traffic(svc))
+        typer.echo(f"calea serving on http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
+        server = uvicorn.Server(uvicorn.Config(web, host=host, port=port, log_level="info", proxy_headers=False))
+        try:
+            await server.serve()
+        finally:
+            if sim_task is not None:
+                sim_task.cancel()
+            if manager is not None:
+                await manager.stop()
+
     try:
-        uvicorn.run(create_app(svc), host=host, port=port, log_level="info", proxy_headers=False)
+        asyncio.run(main())
     finally:
         scheduler.stop()
 

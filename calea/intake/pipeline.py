@@ -91,6 +91,7 @@ class Intake:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._drained = threading.Condition()
+        self.ccc_map: dict[int, str] = {}  # PacketCable call-content ids -> LIID, learnt from CCOpen
         self._load_streams()
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -196,6 +197,8 @@ class Intake:
                 bad.append(Malformed(now, rec.peer, rec.channel.value, rec.format, exc.reason, str(exc), rec.record))
                 continue
             for d in deliveries:
+                if d.format == "pcesp-cdc":
+                    self._learn_ccc(d)
                 if d.kind in (RecordKind.KEEPALIVE, RecordKind.KEEPALIVE_RESPONSE, RecordKind.OTHER):
                     continue
                 if d.sequence is not None:
@@ -219,6 +222,22 @@ class Intake:
         if refused:
             self._alert(refused, now)
         return result
+
+    def _learn_ccc(self, d: Delivery) -> None:
+        """PacketCable: a CCOpen names the call-content channel ids of an LIID (CCClose ends them)."""
+        ccc = d.fields.get("ccc")
+        if not isinstance(ccc, dict):
+            return
+        ids = [v for k, v in ccc.items() if k.endswith("_id")]
+        for ccc in ids:
+            try:
+                key = int(ccc)
+            except (TypeError, ValueError):
+                continue
+            if d.fields.get("message") == "ccclose":
+                self.ccc_map.pop(key, None)
+            else:
+                self.ccc_map[key] = d.liid
 
     def _judge(self, d: Delivery, rec: Received, now: datetime, items: list[StoreItem], refused: list[Refusal]) -> None:
         res = gate(self.snapshot, liid=d.liid, intercepted_at=d.intercepted_at, has_content=d.has_content, now=now)

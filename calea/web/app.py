@@ -16,7 +16,7 @@ from calea import __version__
 from calea.audit import log as audit_log
 from calea.errors import CaleaError
 from calea.services.context import Services
-from calea.web.api import admin, auth, cases
+from calea.web.api import admin, auth, cases, store
 from calea.web.auth import client_ip
 
 log = logging.getLogger("calea.web")
@@ -34,7 +34,7 @@ def create_app(svc: Services) -> FastAPI:
         openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
     )
     app.state.services = svc
-    for router in (auth.router, cases.router, admin.router):
+    for router in (auth.router, cases.router, store.router, admin.router):
         app.include_router(router, prefix="/api/v1")
 
     from calea.web import pages
