@@ -150,7 +150,7 @@ def fast_scan(rec: bytes) -> tuple[PSHeader, int, int] | None:  # noqa: C901
     tend = p + 2 + rec[p + 1]
     q = p + 4
     p = q + rec[p + 3]
-    if p - q == 4 and rec[q] < 0x80:
+    if p - q == 4 and p <= n and rec[q] < 0x80:
         secs = _U32(rec, q)[0]
     elif 0 < p - q <= 5 and rec[q] < 0x80:
         secs = int.from_bytes(rec[q:p], "big")

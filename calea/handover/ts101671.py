@@ -64,6 +64,8 @@ from calea.handover.model import Channel, Delivery, RecordKind
 from calea.handover.ts101671_asn1 import SchemaDecoder
 from calea.handover.ts101671_fields import extract, time_stamp
 
+__all__ = ["FORMAT", "IRI_TYPES", "MODULES", "Module", "decode", "module_of"]
+
 FORMAT = "ts101671-hi2"
 
 IRI_TYPES = {

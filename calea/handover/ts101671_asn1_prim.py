@@ -113,7 +113,8 @@ def time_value(obj: ASN1Obj) -> Decoder:
         m = match(text.upper() if upper else text)
         if m is None:
             raise malformed(obj, "invalid time")
-        return m.groups()  # type: ignore[no-any-return]
+        groups: tuple[str | None, ...] = m.groups()
+        return groups
 
     return dec
 
@@ -135,7 +136,7 @@ def integer(obj: ASN1Obj) -> Decoder:
 
 
 def enumerated(obj: ASN1Obj) -> Decoder:
-    names = {number: name for name, number in obj._cont.items()}
+    names: dict[int, str] = {int(number): str(name) for name, number in obj._cont.items()}
     by_octets = {ber.encode_integer(number): name for number, name in names.items()}
     extensible = obj._ext is not None
 

@@ -4,7 +4,8 @@
 pycrate from the compiled module, so what the simulator sends is what a standard encoder
 writes.  `encode_sequence()` aggregates several IRIs into one `IRISequence` record.
 Convenience builders produce the usual scenarios: `call()` (Begin at set-up, Continue at
-answer, End at release), `sms_report()` and `location_report()`.
+answer, End at release), `sms_report()` and `location_report()`; `encode_invoke()` wraps
+a record in the ROSE Invoke of `sending-of-IRI` (TS 101 671 annex C delivery).
 
 Times are written as `localTime` GeneralizedTime with a `Z` zone (an absolute UTC time,
 millisecond precision kept).  Numbers are ISUP international numbers, MSISDN a MAP

@@ -127,12 +127,12 @@ def _address(data: bytes, pos: int) -> tuple[dict[str, Any], int]:
 
 def _scts(raw: bytes) -> str | None:
     """TP-SCTS (TS 23.040 9.2.3.11) as an ISO 8601 UTC instant."""
-    swapped = [((o & 0x0F) * 10 + (o >> 4)) for o in raw[:6]]
+    yy, mo, dd, hh, mi, ss = [((o & 0x0F) * 10 + (o >> 4)) for o in raw[:6]]
     tz = raw[6]
     quarters = (tz & 0x07) * 10 + (tz >> 4)
     offset = timedelta(minutes=15 * quarters) * (-1 if tz & 0x08 else 1)
     try:
-        local = datetime(2000 + swapped[0], *swapped[1:6], tzinfo=timezone(offset))
+        local = datetime(2000 + yy, mo, dd, hh, mi, ss, tzinfo=timezone(offset))
     except ValueError:
         return None
     return local.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")

@@ -202,7 +202,9 @@ class Intake:
                 if d.kind in (RecordKind.KEEPALIVE, RecordKind.KEEPALIVE_RESPONSE, RecordKind.OTHER):
                     continue
                 if d.sequence is not None:
-                    key = (d.liid, d.cin or "", rec.channel.value)
+                    # integrity-check PDUs number on their own (TS 102 232-1 TRI payloads)
+                    channel = rec.channel.value + ("-ic" if d.kind is RecordKind.INTEGRITY_CHECK else "")
+                    key = (d.liid, d.cin or "", channel)
                     state = self.stats.streams.get(key)
                     if state is None:
                         state = self.stats.streams[key] = StreamState()
@@ -221,7 +223,34 @@ class Intake:
             self._save_streams(touched, now)
         if refused:
             self._alert(refused, now)
+        checks = [it for it in items if it.kind == "integrity-check"]
+        if checks:
+            self._verify_integrity(checks, now)
         return result
+
+    def _verify_integrity(self, checks: list[StoreItem], now: datetime) -> None:
+        """TS 102 232-1 integrity checks against the stored raw bytes; a mismatch, or a check
+        over records never received, raises an alert; every result is a signed store event."""
+        from calea.db.schema import carriers
+        from calea.store.integrity import verify_check
+
+        events = []
+        with self.svc.db.write() as conn:
+            for it in checks:
+                cert = conn.execute(select(carriers.c.tls_client_cert).join(intercepts, intercepts.c.carrier_id == carriers.c.id)
+                                    .where(intercepts.c.id == it.intercept_id)).scalar()
+                result = verify_check(conn, self.writer.files, it.fields, it.liid, it.cin, cert)
+                ic = (it.fields.get("tri") or {}).get("integrity_check") or {}
+                seqs = ic.get("included_sequence_numbers", [])
+                body = {"liid": it.liid, "cin": it.cin, "data_type": ic.get("data_type"), "check_type": ic.get("check_type"),
+                        "first_seq": min(seqs) if seqs else None, "last_seq": max(seqs) if seqs else None,
+                        "count": len(seqs), "status": result.status, "detail": result.detail}
+                events.append((it.case_id, "integrity", it.intercept_id, body))
+                if not result.ok:
+                    self.svc.alert(conn, f"intake.integrity_{result.status}", f"integrity check for LIID {it.liid!r}: {result.detail}",
+                                   severity="critical" if result.status == "mismatch" else "warning", rule="D1",
+                                   case_id=it.case_id, intercept_id=it.intercept_id, details=body)
+        self.writer.write_events(events)
 
     def _learn_ccc(self, d: Delivery) -> None:
         """PacketCable: a CCOpen names the call-content channel ids of an LIID (CCClose ends them)."""

@@ -141,3 +141,16 @@ def test_sip_parser_never_raises(lines: list[str], eol: str, tail: bytes) -> Non
     assert isinstance(sip["start_line"], str) and sip["length"] == len(data)
     assert all(part.data for part in parts)
     parse_sdp(data)
+
+
+def test_every_truncation_and_length_octet_of_the_seeds() -> None:
+    """Deterministic sweep: each prefix of each synthetic seed, and each byte set to a
+    length-ish value (0x80 indefinite, 0x81/0x82/0x84 long forms, 0xff reserved)."""
+    for seed in SEEDS[:6]:
+        for cut in range(len(seed)):
+            _check(seed[:cut])
+        for pos in range(len(seed)):
+            for value in (0x00, 0x7F, 0x80, 0x81, 0x82, 0x84, 0xFF):
+                data = bytearray(seed)
+                data[pos] = value
+                _check(bytes(data))

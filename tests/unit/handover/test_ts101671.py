@@ -152,7 +152,7 @@ def test_independent_etsi_record_with_all_number_formats() -> None:
             "calledPartyNumber": ("mAP-Format", bytes.fromhex("912143658709")),
             "e164-Format": bytes.fromhex("04132143")}},
     ]
-    record = etsi_record(**{
+    record = etsi_record("iRI-Begin-record", **{
         "intercepted-Call-Direct": "terminating-Target", "partyInformation": parties,
         "ringingDuration": bytes.fromhex("000012"), "conversationDuration": bytes.fromhex("000130"),
         "cC-Link-Identifier": b"42",

@@ -39,7 +39,7 @@ cells = st.builds(Cell, mcc=st.text("0123456789", min_size=3, max_size=3),
                   mnc=st.text("0123456789", min_size=2, max_size=3), lac=st.integers(0, 0xFFFF),
                   ci=st.integers(0, 0xFFFF), latitude=st.none() | st.floats(-89, 89),
                   longitude=st.none() | st.floats(-179, 179), azimuth=st.none() | st.integers(0, 359))
-texts = st.text(alphabet=st.characters(max_codepoint=0x7FF, exclude_categories=("Cs",)), max_size=60)
+texts = st.text(alphabet=st.characters(max_codepoint=0x7FF, exclude_categories=["Cs"]), max_size=60)
 smses = st.builds(Sms, text=texts, peer=st.builds(lambda d: "+" + d, digits), from_target=st.booleans(),
                   sent_at=st.none() | times, service_centre=st.none() | digits)
 iris = st.builds(
@@ -239,3 +239,35 @@ def test_encoder_rejects_impossible_values() -> None:
         encode(Iri("begin", "LI", T0.replace(tzinfo=None)))
     with pytest.raises(CodecUsageError):
         encode(Iri("middle", "LI", T0))
+
+
+# --- round trip of random IRIs through our encoder and the whole codec ------------------------
+
+
+@given(iris)
+@settings(max_examples=200, deadline=None)
+def test_round_trip_of_random_iris(iri: Iri) -> None:
+    from calea.handover import ts101671
+    from calea.handover.model import ContentKind
+
+    (d,) = ts101671.decode(encode(iri))
+    assert (d.liid, d.intercepted_at, d.fields["iri_type"]) == (iri.liid, iri.at, iri.iri_type)
+    assert d.cin == (f"{iri.operator}:{iri.network_element or ''}:{iri.cin}" if iri.cin else None)
+    assert [p["qualifier"] for p in d.fields.get("parties", [])] == [p.qualifier for p in iri.parties]
+    for got, sent in zip(d.fields.get("parties", []), iri.parties):
+        assert got.get("imsi") == sent.imsi
+        assert got.get("msisdn", {}).get("digits") == sent.msisdn
+        assert got.get("calling_number", {}).get("digits") == sent.calling_number
+        assert got.get("called_number", {}).get("digits") == sent.called_number
+    if iri.cell:
+        cell = d.fields["location"]["cell"]
+        assert (cell["mcc"], cell["mnc"], cell["lac"], cell["ci"]) == (iri.cell.mcc, iri.cell.mnc, iri.cell.lac,
+                                                                       iri.cell.ci)
+    texts = [p.data.decode() for p in d.content if p.kind is ContentKind.MESSAGE_BODY]
+    assert texts == ([iri.sms.text] if iri.sms else [])
+    keyed = "".join(p.keypad or "" for p in iri.parties)
+    digits = [p.data.decode() for p in d.content if p.kind is ContentKind.POST_CUT_THROUGH_DIGITS]
+    if keyed and iri.iri_type == "begin" and iri.call_state != "connected":
+        assert d.fields["keypad_digits"] == keyed and digits == []
+    else:
+        assert digits == ([keyed] if keyed else []) and "keypad_digits" not in d.fields
