@@ -5,6 +5,7 @@
     CALEA_SECURE_COOKIES  "1" to mark session cookies Secure (behind TLS)
     CALEA_SESSION_IDLE_MINUTES, CALEA_SESSION_MAX_HOURS   session timeouts
     CALEA_LOCKOUT_THRESHOLD, CALEA_LOCKOUT_MINUTES         password lockout
+    CALEA_STORE_CAPACITY  working-store capacity (e.g. 500G) for FIFO retention (rule D2)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Settings:
     lockout_threshold: int = 5
     lockout_duration: timedelta = timedelta(minutes=15)
     scheduler_interval: float = 1.0
+    store_capacity: int | None = None  # bytes; FIFO retention (D2) when set
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -48,4 +50,16 @@ class Settings:
             session_max=timedelta(hours=int(env.get("CALEA_SESSION_MAX_HOURS", "12"))),
             lockout_threshold=int(env.get("CALEA_LOCKOUT_THRESHOLD", "5")),
             lockout_duration=timedelta(minutes=int(env.get("CALEA_LOCKOUT_MINUTES", "15"))),
+            store_capacity=parse_size(env.get("CALEA_STORE_CAPACITY", "")),
         )
+
+
+def parse_size(text: str) -> int | None:
+    """'500G', '20M', '1048576' -> bytes; empty -> None."""
+    text = text.strip().upper()
+    if not text:
+        return None
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    if text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)

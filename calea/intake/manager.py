@@ -61,8 +61,13 @@ class IntakeManager:
             await asyncio.sleep(self.reconcile_seconds)
             try:
                 await self.reconcile()
+                capacity = self.svc.settings.store_capacity
+                if capacity is not None:
+                    from calea.store.retention import enforce_capacity
+
+                    await asyncio.to_thread(enforce_capacity, self.svc, self.intake.writer, capacity)
             except Exception:
-                log.exception("reconciling intake listeners failed")
+                log.exception("intake housekeeping failed")
 
     async def reconcile(self) -> None:
         with self.svc.db.read() as conn:

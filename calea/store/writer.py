@@ -112,6 +112,10 @@ class StoreWriter:
         with self.lock:
             for seg in self._open.values():
                 self.files.close(seg)
+            if self._open:
+                with self.svc.db.write() as conn:
+                    conn.execute(update(segments).where(segments.c.id.in_([s.id for s in self._open.values()]))
+                                 .values(closed_at=self.svc.now()))
             self._open.clear()
             self.checkpoint_all(force=True)
 

@@ -52,3 +52,27 @@ def intake(request: Request, actor: Actor = Depends(current_actor)) -> dict[str,
     manager = getattr(request.app.state, "intake", None)
     view["live"] = manager.state() if manager is not None else None
     return view
+
+
+@router.post("/cases/{case_id}/holds", status_code=201, tags=["retention"])
+def place_hold(case_id: str, request: Request, body: dict[str, str], actor: Actor = Depends(current_actor)) -> dict[str, Any]:
+    """D2: a legal hold; held data is never purged by FIFO retention."""
+    from calea.services import retention
+
+    return retention.place_hold(services(request), actor, case_id, str(body.get("reason", "")))
+
+
+@router.post("/holds/{hold_id}/release", tags=["retention"])
+def release_hold(hold_id: str, request: Request, actor: Actor = Depends(current_actor)) -> dict[str, Any]:
+    from calea.services import retention
+
+    return retention.release_hold(services(request), actor, hold_id)
+
+
+@router.post("/cases/{case_id}/exports", status_code=201, tags=["retention"])
+def record_export(case_id: str, request: Request, body: dict[str, str], actor: Actor = Depends(current_actor)) -> dict[str, Any]:
+    """D2: record that the case's data up to `until` was exported (`reference`), making it
+    eligible for FIFO purge once no intercept of it is active."""
+    from calea.services import retention
+
+    return retention.record_export(services(request), actor, case_id, until=body.get("until"), reference=str(body.get("reference", "")))
