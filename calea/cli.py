@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -26,6 +27,16 @@ def _services():  # type: ignore[no-untyped-def]
     return build_services(Settings.from_env())
 
 
+@contextmanager
+def _opened():  # type: ignore[no-untyped-def]
+    """Services for one command, with the database connections closed afterwards."""
+    svc = _services()
+    try:
+        yield svc
+    finally:
+        svc.db.dispose()
+
+
 @app.command()
 def version() -> None:
     """Print the version."""
@@ -35,8 +46,8 @@ def version() -> None:
 @app.command()
 def init() -> None:
     """Create $CALEA_HOME and bring the database schema to the newest migration."""
-    svc = _services()
-    typer.echo(f"calea {__version__}: home {svc.settings.home}, database {svc.db.engine.url.render_as_string(hide_password=True)}")
+    with _opened() as svc:
+        typer.echo(f"calea {__version__}: home {svc.settings.home}, database {svc.db.engine.url.render_as_string(hide_password=True)}")
 
 
 @app.command()
@@ -125,7 +136,8 @@ def user_create(username: str, role: str, unit: str, password: str = typer.Optio
     """Create a user (the first taru account is made this way)."""
     from calea.services import users
 
-    user = users.create_user(_services(), None, username=username, password=password, role=role, unit=unit)
+    with _opened() as svc:
+        user = users.create_user(svc, None, username=username, password=password, role=role, unit=unit)
     typer.echo(json.dumps(user, default=str))
 
 
@@ -134,7 +146,8 @@ def audit_verify() -> None:
     """Recompute the audit hash chain; exit 1 naming every row that does not match."""
     from calea.audit import log as audit_log
 
-    count, problems = audit_log.verify(_services().db)
+    with _opened() as svc:
+        count, problems = audit_log.verify(svc.db)
     if problems:
         for p in problems:
             typer.echo(f"FAIL {p}", err=True)
@@ -149,7 +162,8 @@ def verify() -> None:
     logs (rule D1); exit 1 naming what does not match."""
     from calea.store.verify import verify_store
 
-    report = verify_store(_services())
+    with _opened() as svc:
+        report = verify_store(svc)
     for problem in report.problems:
         typer.echo(f"FAIL {problem}", err=True)
     total = sum(report.leaves.values())
@@ -165,7 +179,8 @@ def openapi(out: Path = typer.Option(None, help="write to this file instead of s
     """Print the OpenAPI document of the JSON API."""
     from calea.web.app import create_app
 
-    doc = json.dumps(create_app(_services()).openapi(), indent=2)
+    with _opened() as svc:
+        doc = json.dumps(create_app(svc).openapi(), indent=2)
     if out:
         out.write_text(doc)
     else:
