@@ -187,5 +187,9 @@ def openapi(out: Path = typer.Option(None, help="write to this file instead of s
         sys.stdout.write(doc)
 
 
+from calea.sim.cli import register as _register_sim  # noqa: E402
+
+_register_sim(app)
+
 if __name__ == "__main__":
     app()

@@ -66,7 +66,8 @@ class IntakeProtocol(asyncio.Protocol):
         self.intake = intake
         self.spec = spec
         self.registry = registry
-        self.splitter = RecordSplitter()
+        # TS 101 671 records are [1]..[4] IRIsContent or a ROSE Invoke, not a SEQUENCE
+        self.splitter = RecordSplitter(outer_tags=None) if spec.format != "etsi-102232" else RecordSplitter()
         self.transport: asyncio.Transport | None = None
         self.info: ConnectionInfo | None = None
         self._paused = False
@@ -184,6 +185,19 @@ class DatagramProtocol(asyncio.DatagramProtocol):
         self.intake.offer(Received(data, Channel.HI3, "pcesp-ccc", peer, now, delivery))
 
 
+class _DatagramServer:
+    """Lets a UDP endpoint be closed like a TCP server."""
+
+    def __init__(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def close(self) -> None:
+        self.transport.close()
+
+    async def wait_closed(self) -> None:
+        return None
+
+
 def _allowed(host: str, networks: tuple[str, ...]) -> bool:
     try:
         addr = ipaddress.ip_address(host)
@@ -199,8 +213,9 @@ async def start_listeners(intake: Intake, specs: list[ListenerSpec], registry: R
     servers: list[asyncio.AbstractServer] = []
     for spec in specs:
         if spec.format == "pcesp-ccc":
-            await loop.create_datagram_endpoint(lambda s=spec: DatagramProtocol(intake, s, ccc_map if ccc_map is not None else {}),
-                                                local_addr=(spec.host, spec.port))
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda s=spec: DatagramProtocol(intake, s, ccc_map if ccc_map is not None else {}), local_addr=(spec.host, spec.port))
+            servers.append(_DatagramServer(transport))  # type: ignore[arg-type]
             continue
         server = await loop.create_server(lambda s=spec: IntakeProtocol(intake, s, registry), spec.host, spec.port, ssl=spec.ssl)
         servers.append(server)

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from calea.db.schema import authorities, intercepts, streams
-from calea.gate.decide import gate
+from calea.gate.decide import CachedGate
 from calea.gate.snapshot import GateSnapshot
 from calea.handover.errors import MalformedRecord
 from calea.handover.model import Channel, Delivery, RecordKind
@@ -86,6 +86,7 @@ class Intake:
         self.queue: queue.Queue[Received] = queue.Queue(maxsize=queue_size)
         self.stats = IntakeStats()
         self.snapshot = load_snapshot(svc)
+        self.gate = CachedGate(self.snapshot)
         self._snapshot_at = time.monotonic()
         self._last_alert: dict[tuple[str | None, str], datetime] = {}
         self._stop = threading.Event()
@@ -151,6 +152,7 @@ class Intake:
 
     def refresh_snapshot(self) -> None:
         self.snapshot = load_snapshot(self.svc, self.snapshot.version + 1)
+        self.gate = CachedGate(self.snapshot)
         self._snapshot_at = time.monotonic()
 
     def _run(self) -> None:
@@ -269,7 +271,7 @@ class Intake:
                 self.ccc_map[key] = d.liid
 
     def _judge(self, d: Delivery, rec: Received, now: datetime, items: list[StoreItem], refused: list[Refusal]) -> None:
-        res = gate(self.snapshot, liid=d.liid, intercepted_at=d.intercepted_at, has_content=d.has_content, now=now)
+        res = self.gate(d.liid, d.intercepted_at, d.has_content, now)
         dec = res.decision
         if not dec.stored or res.intercept is None:
             refused.append(Refusal(now, d.liid, rec.channel.value, d.format, d.cin, d.sequence, d.intercepted_at,

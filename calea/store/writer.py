@@ -31,6 +31,15 @@ from calea.store.segments import MAX_SEGMENT, OpenSegment, SegmentFiles
 
 log = logging.getLogger("calea.store")
 
+_CC_PREFIX = b"\x00" + leaves.CC_TAG  # RFC 9162 leaf prefix + the CC domain tag
+
+
+def cc_leaf_hash(raw: bytes) -> bytes:
+    """leaf_hash(cc_leaf(raw)) without building the concatenation (hot path)."""
+    h = hashlib.sha256(_CC_PREFIX)
+    h.update(raw)
+    return h.digest()
+
 
 @dataclass
 class BatchResult:
@@ -140,11 +149,19 @@ class StoreWriter:
                 pending[case_id].append(leaf_hash(data))
                 return idx
 
+            def take_many(case_id: str, hashes: list[bytes]) -> int:
+                if case_id not in next_leaf:
+                    next_leaf[case_id] = self.merkle_log(case_id).size
+                first = next_leaf[case_id]
+                next_leaf[case_id] = first + len(hashes)
+                pending[case_id].extend(hashes)
+                return first
+
             iri_rows: list[dict[str, Any]] = []
             chunk_rows: list[dict[str, Any]] = []
             suppress: dict[tuple[str, str, str], list[Any]] = {}
             touched: dict[str, OpenSegment] = {}
-            chunk: dict[str, Any] | None = None
+            cc_groups: dict[tuple[Any, ...], list[StoreItem]] = {}
             for it in items:
                 if it.suppressed:
                     for kind in it.suppressed:
@@ -157,28 +174,11 @@ class StoreWriter:
                 if it.kind == "cc":
                     if it.raw is None:
                         continue  # CC under a PRTT order: nothing but the count (A6)
-                    seg = self._segment(conn, it.case_id, "hi3", it.received_at)
-                    touched[seg.id] = seg
-                    framed = frame(it.raw, it.format)
-                    offset = self.files.append(seg, framed)
-                    idx = take(it.case_id, leaves.cc_leaf(it.raw))
-                    if (chunk is not None and chunk["segment_id"] == seg.id and chunk["liid"] == it.liid
-                            and chunk["cin"] == it.cin and chunk["offset"] + chunk["length"] == offset
-                            and chunk["leaf_start"] + chunk["count"] == idx and chunk["rule"] == it.rule
-                            and chunk["late"] == it.late and chunk["quarantined"] == it.quarantined):
-                        chunk["length"] += len(framed)
-                        chunk["count"] += 1
-                        chunk["last_seq"] = it.seq
-                        chunk["last_at"] = max(chunk["last_at"], it.intercepted_at)
-                        chunk["first_at"] = min(chunk["first_at"], it.intercepted_at)
-                    else:
-                        chunk = dict(case_id=it.case_id, intercept_id=it.intercept_id, liid=it.liid, cin=it.cin, format=it.format,
-                                     segment_id=seg.id, offset=offset, length=len(framed), count=1, first_seq=it.seq,
-                                     last_seq=it.seq, first_at=it.intercepted_at, last_at=it.intercepted_at,
-                                     received_at=it.received_at, rule=it.rule, late=it.late, quarantined=it.quarantined,
-                                     leaf_start=idx)
-                        chunk_rows.append(chunk)
-                    result.stored += 1
+                    key = (it.case_id, it.intercept_id, it.liid, it.cin, it.format, it.rule, it.late, it.quarantined)
+                    group = cc_groups.get(key)
+                    if group is None:
+                        group = cc_groups[key] = []
+                    group.append(it)
                     continue
                 row: dict[str, Any] = dict(
                     case_id=it.case_id, intercept_id=it.intercept_id, liid=it.liid, channel=it.channel, format=it.format,
@@ -201,6 +201,21 @@ class StoreWriter:
                         case_id=it.case_id, intercept_id=it.intercept_id, kind=part.kind.value, sha256=sha, size=len(part.data),
                         media_type=part.media_type, name=part.name, created_at=now, quarantined=it.quarantined, leaf_index=cidx,
                         record_leaf=row["leaf_index"]))
+            # CC: one contiguous run per stream and batch (the order of records inside a batch is
+            # the store's to choose), so one chunk row indexes many records.
+            for (case_id, intercept_id, liid, cin, fmt, rule, late, quarantined), group in cc_groups.items():
+                seg = self._segment(conn, case_id, "hi3", group[0].received_at)
+                touched[seg.id] = seg
+                framed = b"".join(frame(g.raw, fmt) for g in group)  # type: ignore[arg-type]
+                offset = self.files.append(seg, framed)
+                first_leaf = take_many(case_id, [cc_leaf_hash(g.raw) for g in group])  # type: ignore[arg-type]
+                times = [g.intercepted_at for g in group]
+                chunk_rows.append(dict(
+                    case_id=case_id, intercept_id=intercept_id, liid=liid, cin=cin, format=fmt, segment_id=seg.id,
+                    offset=offset, length=len(framed), count=len(group), first_seq=group[0].seq, last_seq=group[-1].seq,
+                    first_at=min(times), last_at=max(times), received_at=group[0].received_at, rule=rule, late=late,
+                    quarantined=quarantined, leaf_start=first_leaf))
+                result.stored += len(group)
             for seg in touched.values():
                 self.files.sync(seg)
                 conn.execute(update(segments).where(segments.c.id == seg.id).values(size=seg.size, last_at=now))
