@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -92,7 +93,10 @@ class Intake:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._drained = threading.Condition()
-        self.ccc_map: dict[int, str] = {}  # PacketCable call-content ids -> LIID, learnt from CCOpen
+        self.ccc_map: dict[int, str] = {}
+        # Called after each durable batch with the items stored (sessions, live monitors).
+        # A subscriber must be quick and must not raise; it runs on the intake thread.
+        self.subscribers: list[Callable[[list[StoreItem]], None]] = []  # PacketCable call-content ids -> LIID, learnt from CCOpen
         self._load_streams()
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -216,6 +220,11 @@ class Intake:
                         continue
                 self._judge(d, rec, now, items, refused)
         result = self.writer.write(items, refused, bad)
+        for subscriber in self.subscribers:
+            try:
+                subscriber(items)
+            except Exception:
+                log.exception("intake subscriber %r failed", subscriber)
         c.stored += result.stored
         c.refused += len(refused)
         c.malformed += len(bad)
