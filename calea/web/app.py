@@ -26,6 +26,9 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
        "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 
+API_ROUTERS = [auth.router, cases.router, store.router, admin.router]
+
+
 def create_app(svc: Services) -> FastAPI:
     app = FastAPI(
         title="calea", version=__version__,
@@ -34,7 +37,7 @@ def create_app(svc: Services) -> FastAPI:
         openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
     )
     app.state.services = svc
-    for router in (auth.router, cases.router, store.router, admin.router):
+    for router in API_ROUTERS:
         app.include_router(router, prefix="/api/v1")
 
     from calea.web import pages
