@@ -67,6 +67,9 @@ def serve(
     from calea.services.scheduler import Scheduler
     from calea.web.app import create_app
 
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     svc = _services()
     if demo:
         _demo_account(svc)
