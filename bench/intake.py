@@ -125,7 +125,7 @@ def run(kind: str, n: int, repeat: int, database_url: str | None, batch: int) ->
     clock = FakeClock(T0 + timedelta(hours=2))
     svc = build_services(settings, clock)
     setup_intercepts(svc, 16)
-    intake = Intake(svc, batch_size=batch, max_delay=0.2, queue_size=4 * batch)
+    intake = Intake(svc, batch_size=batch, max_delay=0.2, queue_size=8 * batch)
     intake.writer.checkpoint_every = 100_000
     loop = asyncio.new_event_loop()
     th = threading.Thread(target=loop.run_forever, daemon=True)

@@ -92,22 +92,30 @@ class IntakeProtocol(asyncio.Protocol):
         self.info.bytes += len(data)
         self.splitter.receive_data(data)
         now = self.intake.svc.now()
+        parcel: list[Received] = []
+        etsi = self.spec.format == "etsi-102232"
         while True:
             try:
                 record = self.splitter.next_record()
             except MalformedRecord as exc:
+                self._offer(parcel)
                 self._broken(exc, now)
                 return
             if record is NEED_DATA or not isinstance(record, (bytes, bytearray)):
                 break
             record = bytes(record)
             self.info.records += 1
-            if self.spec.format == "etsi-102232" and self._keepalive(record):
+            # keep-alive (-response) PDUs end with the NULL of tRIPayload [3] / [4]
+            if etsi and record[-2:] in (b"\x83\x00", b"\x84\x00") and self._keepalive(record):
                 continue
-            item = Received(record, self.spec.channel, self.spec.format, self.info.peer, now)
-            if self._backlog or not self.intake.offer(item):
-                self._backlog.append(item)
-        if self._backlog:
+            parcel.append(Received(record, self.spec.channel, self.spec.format, self.info.peer, now))
+        self._offer(parcel)
+
+    def _offer(self, parcel: list[Received]) -> None:
+        if not parcel:
+            return
+        if self._backlog or not self.intake.offer_many(parcel):
+            self._backlog.extend(parcel)
             self._pause()
 
     def _keepalive(self, record: bytes) -> bool:
@@ -139,8 +147,8 @@ class IntakeProtocol(asyncio.Protocol):
             asyncio.get_running_loop().call_later(0.01, self._drain)
 
     def _drain(self) -> None:
-        while self._backlog and self.intake.offer(self._backlog[0]):
-            self._backlog.pop(0)
+        if self._backlog and self.intake.offer_many(self._backlog):
+            self._backlog = []
         if self._backlog:
             asyncio.get_running_loop().call_later(0.01, self._drain)
         elif self._paused and self.transport is not None and not self.transport.is_closing():
@@ -157,9 +165,11 @@ class IntakeProtocol(asyncio.Protocol):
         self._drain_all()
 
     def _drain_all(self) -> None:
-        for item in self._backlog:
-            self.intake.queue.put(item)  # blocks briefly: nothing received is lost
-        self._backlog.clear()
+        if self._backlog:  # the connection is gone: queue what it carried regardless of the bound
+            with self.intake._queued_lock:
+                self.intake._queued += len(self._backlog)
+            self.intake.queue.put(self._backlog)
+        self._backlog = []
 
 
 class DatagramProtocol(asyncio.DatagramProtocol):

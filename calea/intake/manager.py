@@ -102,7 +102,7 @@ class IntakeManager:
             "listeners": [{"carrier": c, "port": p, "ok": v is not None} for (c, p), v in self.listening.items()],
             "errors": self.errors,
             "connections": [c.to_dict() for c in self.registry.connections.values()],
-            "queue": self.intake.queue.qsize(),
+            "queue": self.intake.queued(),
         }
 
 

@@ -3,8 +3,9 @@
 For each batch: raw records are appended to segment files and fsynced; index rows,
 content items and store events are inserted in one database transaction, each with the
 leaf index it takes in its case's Merkle log; after the commit the leaf hashes are
-appended to the log (tiles), and a signed checkpoint (tree head) is written every N
-leaves or T seconds.  The database is the source of truth: at start-up `recover()`
+appended to the log (tiles, written atomically but not fsynced one by one: the database is
+the source of truth), and a signed checkpoint (tree head) is written every N leaves or T
+seconds, after a sync so that a signed head only refers to tiles on disk.  The database is the source of truth: at start-up `recover()`
 re-appends any leaves a crash left out of a log.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import time
 from collections import defaultdict
@@ -52,7 +54,7 @@ class BatchResult:
 
 class StoreWriter:
     def __init__(self, svc: Services, *, checkpoint_every: int = 10_000, checkpoint_seconds: float = 10.0,
-                 tile_fsync: bool = True) -> None:
+                 tile_fsync: bool = False) -> None:
         self.svc = svc
         self.files = SegmentFiles(svc.settings.home / "segments")
         self.merkle_dir = svc.settings.home / "merkle"
@@ -88,6 +90,8 @@ class StoreWriter:
         if size == last_size or not due:
             return None
         root = lg.root()
+        if not self.tile_fsync:
+            os.sync()  # a signed head only ever refers to tiles that are on disk
         text = sign_checkpoint(Checkpoint(origin=f"calea/case/{case_id}", size=size, root_hash=root), self.signing_key())
         with self.svc.db.write() as conn:
             exists = conn.execute(select(tree_heads.c.size).where(tree_heads.c.case_id == case_id, tree_heads.c.size == size)).first()
