@@ -79,12 +79,23 @@ def serve(
 
     async def main() -> None:
         manager = None
+        recorder = None
         if intake:
             from calea.intake.manager import IntakeManager
 
             manager = IntakeManager(svc, host=intake_host, tls_dir=svc.settings.home / "tls" if tls else None)
             await manager.start()
             web.state.intake = manager
+            from calea.sessions.calls_store import subscribe as subscribe_calls
+            from calea.web.api.live import install as install_live
+
+            subscribe_calls(manager.intake, background=True)  # calls kept current from the IRI
+            live_service = install_live(web, manager.intake)  # live monitoring fan-out
+            from calea.sessions.recording_store import Recorder
+
+            recorder = Recorder(svc, manager.intake.writer, minimization=live_service.book)  # stereo recordings
+            manager.intake.subscribers.append(recorder.on_items)
+            recorder.start()
         sim_task = None
         if demo:
             from calea.demo import run_demo_traffic
@@ -98,6 +109,8 @@ def serve(
             if sim_task is not None:
                 sim_task.cancel()
             if manager is not None:
+                if recorder is not None:
+                    recorder.stop()
                 await manager.stop()
 
     try:

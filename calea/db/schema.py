@@ -408,3 +408,10 @@ legal_holds = Table(
     Column("placed_at", UTCDateTime(), nullable=False),
     Column("released_at", UTCDateTime()),
 )
+
+
+# Tables of the sessions work live in their own modules on the same metadata.
+import calea.db.schema_calls  # noqa: E402,F401
+import calea.db.schema_ip  # noqa: E402,F401
+import calea.db.schema_live  # noqa: E402,F401
+import calea.db.schema_recordings  # noqa: E402,F401

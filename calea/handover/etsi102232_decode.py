@@ -31,10 +31,10 @@ from calea.handover.ber import (
 )
 from calea.handover.errors import CodecUsageError, MalformedRecord
 from calea.handover.etsi102232_header import scan
-from calea.handover.etsi102232_payloads import Fields, Parts, choice, cc_payload, iri_payload
+from calea.handover.etsi102232_payloads import Fields, Parts, choice, cc_payload, iri_payload, sip_iri
 from calea.handover.etsi102232_types import (
     CHECK_TYPES, DATA_TYPES, HASH_ALGORITHMS, PAYLOADS, TIMESTAMP_QUALIFIERS, TRI_PAYLOADS,
-    PSHeader, iso, name_of,
+    PSHeader, iso_us, name_of,
 )
 from calea.handover.model import Channel, ContentKind, ContentPart, Delivery, RecordKind
 
@@ -66,8 +66,9 @@ def _decode(rec: bytes, channel: Channel | None, max_record_size: int) -> Delive
     parts: Parts = []
     stamp_us: int | None = None
     tag, q, e = read_tlv(rec, pstart, pend)
-    number = split_key(tag)[2]
-    if tag in (0xA0, 0xA1):  # iRIPayloadSequence / cCPayloadSequence
+    if tag == 0xA0 and (item := sip_iri(rec, q, e, parts)) is not None:
+        fields.update(item)  # the usual SIP IRI, by the fast path
+    elif tag == 0xA0 or tag == 0xA1:  # iRIPayloadSequence / cCPayloadSequence
         one = iri_payload if tag == 0xA0 else cc_payload
         items: list[Fields] = []
         pos = q
@@ -88,6 +89,7 @@ def _decode(rec: bytes, channel: Channel | None, max_record_size: int) -> Delive
     elif tag == 0xA2:
         fields["tri"] = _tri_payload(rec, q, e)
     else:
+        number = split_key(tag)[2]
         fields["payload"] = name_of(PAYLOADS, number)
         if number == 4:  # encryptionContainer: may hide CC; never a field (A6)
             parts.append(ContentPart(ContentKind.IP_PAYLOAD, rec[q:e], name="encryptionContainer"))
@@ -95,9 +97,11 @@ def _decode(rec: bytes, channel: Channel | None, max_record_size: int) -> Delive
         stamp_us = header.timestamp_us
     if channel is None:
         channel = Channel.HI3 if header.kind is RecordKind.CC else Channel.HI2
+    elif type(channel) is not Channel:
+        channel = Channel(channel)
     return Delivery(
         format=FORMAT,
-        channel=Channel(channel),
+        channel=channel,
         kind=header.kind or RecordKind.OTHER,
         liid=header.liid,
         intercepted_at=None if stamp_us is None else from_epoch_us(stamp_us),
@@ -110,26 +114,36 @@ def _decode(rec: bytes, channel: Channel | None, max_record_size: int) -> Delive
 
 
 def _header_fields(rec: bytes, h: PSHeader) -> Fields:
+    liid, sequence, _, cin, op, ne, acc, dcc, ipid, stamp, stamp_field, qualifier = h
+    return {
+        "li_ps_domain_id": _domain(rec),
+        "liid": liid,
+        "authorization_country_code": acc,
+        "operator_id": op,
+        "network_element_id": ne,
+        "cin": cin,
+        "delivery_country_code": dcc,
+        "sequence": sequence,
+        "interception_point_id": ipid,
+        "timestamp": None if stamp is None else iso_us(stamp),
+        "timestamp_field": None if stamp is None else stamp_field,
+        "timestamp_qualifier": None if qualifier is None else name_of(TIMESTAMP_QUALIFIERS, qualifier),
+    }
+
+
+def _domain(rec: bytes) -> str | None:
+    """li-psDomainId [0], when it is the first PSHeader element, of a record `scan` accepted
+    (so: a PS-PDU SEQUENCE whose first element is pSHeader [1], a valid non-empty TLV)."""
+    length = rec[1]
+    p = 2 if length < 0x80 else 2 + (length & 0x7F)
+    length = rec[p + 1]
+    q = p + 2 if length < 0x80 else p + 2 + (length & 0x7F)
+    if rec[q] == 0x80 and rec[q + 1] < 0x80:
+        return decode_oid(rec[q + 2 : q + 2 + rec[q + 1]])
     _, p, end = read_tlv(rec, 0, len(rec))
     _, hq, he = read_tlv(rec, p, end)  # pSHeader
     tag, q, e = read_tlv(rec, hq, he)
-    domain = decode_oid(rec[q:e]) if tag == 0x80 else None
-    return {
-        "li_ps_domain_id": domain,
-        "liid": h.liid,
-        "authorization_country_code": h.authorization_country_code,
-        "operator_id": h.operator_id,
-        "network_element_id": h.network_element_id,
-        "cin": h.cin,
-        "delivery_country_code": h.delivery_country_code,
-        "sequence": h.sequence,
-        "interception_point_id": h.interception_point_id,
-        "timestamp": None if h.timestamp_us is None else iso(from_epoch_us(h.timestamp_us)),
-        "timestamp_field": h.timestamp_field if h.timestamp_us is not None else None,
-        "timestamp_qualifier": None
-        if h.timestamp_qualifier is None
-        else name_of(TIMESTAMP_QUALIFIERS, h.timestamp_qualifier),
-    }
+    return decode_oid(rec[q:e]) if tag == 0x80 else None
 
 
 def _tri_payload(rec: bytes, q: int, e: int) -> Fields:

@@ -8,6 +8,7 @@ Used by the TS 102 232-3/-5 decoders to put the call-identifying part of a CC pa
 from __future__ import annotations
 
 import ipaddress
+from socket import AF_INET6, inet_ntoa, inet_ntop
 from typing import Any
 
 PROTOCOL_ICMP, PROTOCOL_TCP, PROTOCOL_UDP, PROTOCOL_ICMPV6 = 1, 6, 17, 58
@@ -17,9 +18,12 @@ _IPV6_EXTENSIONS = {0, 43, 60}  # hop-by-hop, routing, destination options
 def ip_text(raw: bytes) -> str | None:
     """Text form of a 4- or 16-octet binary address, None for other lengths."""
     if len(raw) == 4:
-        return f"{raw[0]}.{raw[1]}.{raw[2]}.{raw[3]}"
+        return inet_ntoa(raw)
     if len(raw) == 16:
-        return str(ipaddress.IPv6Address(raw))
+        # inet_ntop writes what ipaddress does (RFC 5952), 15x faster, except for the
+        # IPv4-mapped / -compatible forms (dotted quad), which ipaddress writes in hex.
+        text = inet_ntop(AF_INET6, raw)
+        return str(ipaddress.IPv6Address(raw)) if "." in text else text
     return None
 
 

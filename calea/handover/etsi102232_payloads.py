@@ -16,7 +16,6 @@ from calea.handover.ber import (
     decode_integer,
     decode_relative_oid,
     decode_text,
-    from_epoch_us,
     read_tlv,
     split_key,
     to_epoch_us,
@@ -26,7 +25,7 @@ from calea.handover.etsi102232_packets import ip_facts, ip_text, rtp_facts, tran
 from calea.handover.etsi102232_sip import parse_sip
 from calea.handover.etsi102232_types import (
     DIRECTIONS, FRAME_TYPES, IP_ASSIGNMENTS, IP_TYPES, IPIRI_FIELDS, IRI_TYPES,
-    MMCC_PROTOCOLS, TIMESTAMP_QUALIFIERS, iso, name_of,
+    MMCC_PROTOCOLS, TIMESTAMP_QUALIFIERS, iso, iso_us, name_of,
 )
 from calea.handover.model import ContentKind, ContentPart
 
@@ -52,7 +51,7 @@ def payload_stamp(rec: bytes, key: int, q: int, e: int, out: Fields) -> int | No
             pos = ve
         if secs is None or micros is None or not 0 <= micros < 1_000_000 or not 0 <= secs < 253402300800:
             raise MalformedRecord("bad-timestamp", "bad microSecondTimeStamp in payload", q)
-        out["timestamp"] = iso(from_epoch_us(secs * 1_000_000 + micros))
+        out["timestamp"] = iso_us(secs * 1_000_000 + micros)
         return secs * 1_000_000 + micros
     if key == 0x84:
         out["timestamp_qualifier"] = name_of(TIMESTAMP_QUALIFIERS, decode_enumerated(rec[q:e]))
@@ -66,9 +65,30 @@ def choice(rec: bytes, q: int, e: int, what: str) -> tuple[int, int, int]:
     return read_tlv(rec, q, e)
 
 
+# Decoded IPAddress values by their encoding: a mediator sends the same few addresses
+# (its own, the SIP proxies', the targets') again and again.  Bounded; a hit is a copy.
+_ADDRESS_CACHE_SIZE = 1024
+_ADDRESS_KEY_MAX = 96
+_addresses: dict[bytes, Fields] = {}
+
+
 def ip_address(rec: bytes, q: int, e: int) -> Fields:
     """TS 102 232-1 IPAddress: iP-type [1], iP-value [2] {binary [1] | text [2]},
     iP-assignment [3], iPv6PrefixLength [4], iPv4SubnetMask [5]."""
+    if e - q > _ADDRESS_KEY_MAX:
+        return _ip_address(rec, q, e)
+    key = rec[q:e]
+    known = _addresses.get(key)
+    if known is not None:
+        return known.copy()
+    out = _ip_address(rec, q, e)
+    if len(_addresses) >= _ADDRESS_CACHE_SIZE:
+        _addresses.clear()
+    _addresses[key] = out.copy()
+    return out
+
+
+def _ip_address(rec: bytes, q: int, e: int) -> Fields:
     out: Fields = {}
     pos = q
     while pos < e:
@@ -91,6 +111,108 @@ def ip_address(rec: bytes, q: int, e: int) -> Fields:
 
 def _undecoded(rec: bytes, q: int, e: int, name: str, parts: Parts) -> None:
     parts.append(ContentPart(ContentKind.IP_PAYLOAD, rec[q:e], "application/octet-stream", name))
+
+
+_IRI_TYPE_NAMES = {bytes((value,)): name for value, name in IRI_TYPES.items()}
+
+
+def sip_iri(rec: bytes, q: int, e: int, parts: Parts) -> Fields | None:  # noqa: C901
+    """Fast path of the iRIPayloadSequence value `rec[q:e]` in the layout OpenLI (and most
+    mediators) write for SIP signalling: one IRIPayload { iRIType, iRIContents iPMMIRI {
+    iPMMIRIObjId, iPMMIRIContents sIPMessage { ipSourceAddress, ipDestinationAddress,
+    sIPContent } } }, definite lengths of up to two octets, nothing else.
+
+    Returns the payload fields -- exactly what `iri_payload` gives -- or None for anything
+    else, including anything malformed: the generic path then decodes it (and reports
+    the error).  Straight-line code: no TLV reader calls, each container checked to end
+    where its last element ends."""
+    try:
+        if rec[q] != 0x30:  # IRIPayload
+            return None
+        n = rec[q + 1]
+        if n < 0x80:
+            p = q + 2
+        elif n == 0x82:
+            n, p = (rec[q + 2] << 8) | rec[q + 3], q + 4
+        elif n == 0x81:
+            n, p = rec[q + 2], q + 3
+        else:
+            return None
+        if p + n != e or rec[p] != 0x80 or rec[p + 1] != 1:  # one item; iRIType [0]
+            return None
+        iri_type = _IRI_TYPE_NAMES.get(rec[p + 2 : p + 3])
+        if iri_type is None or rec[p + 3] != 0xA2:  # iRIContents [2]
+            return None
+        # iRIContents [2] > iPMMIRI [11]: each the last element of its parent, ending at e
+        p += 3
+        for tag in (0xA2, 0xAB):
+            if rec[p] != tag:
+                return None
+            n = rec[p + 1]
+            if n < 0x80:
+                p += 2
+            elif n == 0x82:
+                n, p = (rec[p + 2] << 8) | rec[p + 3], p + 4
+            elif n == 0x81:
+                n, p = rec[p + 2], p + 3
+            else:
+                return None
+            if p + n != e:
+                return None
+        n = rec[p + 1]
+        if rec[p] != 0x80 or n >= 0x80:  # iPMMIRIObjId [0]
+            return None
+        object_id = decode_relative_oid(rec[p + 2 : p + 2 + n])
+        p += 2 + n
+        # iPMMIRIContents [1] > sIPMessage [1]
+        for tag in (0xA1, 0xA1):
+            if rec[p] != tag:
+                return None
+            n = rec[p + 1]
+            if n < 0x80:
+                p += 2
+            elif n == 0x82:
+                n, p = (rec[p + 2] << 8) | rec[p + 3], p + 4
+            elif n == 0x81:
+                n, p = rec[p + 2], p + 3
+            else:
+                return None
+            if p + n != e:
+                return None
+        if rec[p] != 0xA0 or rec[p + 1] >= 0x80:  # ipSourceAddress [0]
+            return None
+        src_q = p + 2
+        src_e = p = src_q + rec[p + 1]
+        if rec[p] != 0xA1 or rec[p + 1] >= 0x80:  # ipDestinationAddress [1]
+            return None
+        dst_q = p + 2
+        dst_e = p = dst_q + rec[p + 1]
+        if rec[p] != 0x82:  # sIPContent [2]
+            return None
+        n = rec[p + 1]
+        if n < 0x80:
+            p += 2
+        elif n == 0x82:
+            n, p = (rec[p + 2] << 8) | rec[p + 3], p + 4
+        elif n == 0x81:
+            n, p = rec[p + 2], p + 3
+        else:
+            return None
+        if p + n != e:
+            return None
+        source = ip_address(rec, src_q, src_e)
+        destination = ip_address(rec, dst_q, dst_e)
+    except (IndexError, MalformedRecord):
+        return None
+    sip, sip_parts = parse_sip(rec[p:e])
+    if sip_parts:
+        parts.extend(sip_parts)
+    return {
+        "iri": {"type": iri_type, "contents": "iPMMIRI", "object_id": object_id, "message": "sIPMessage",
+                "source_address": source, "destination_address": destination},
+        "sip": sip,
+        "ip": {"src": source.get("address"), "dst": destination.get("address")},
+    }
 
 
 def iri_payload(rec: bytes, q: int, e: int, parts: Parts) -> tuple[Fields, int | None]:

@@ -37,6 +37,76 @@ _DIGIT_TYPES = {"application/dtmf-relay", "application/dtmf", "audio/telephone-e
 _LINES = re.compile(r"\r?\n")
 _TAG = re.compile(r";\s*tag\s*=\s*([^;\s,]+)", re.IGNORECASE)
 _MAX_HEADERS = 200
+_SDP_DIRECTIONS = frozenset(("sendrecv", "sendonly", "recvonly", "inactive"))
+_SDP_PLAIN = frozenset(("ptime", "rtcp", "label", "mid"))
+
+# Performance (every SIP IRI takes this path; see tests/unit/handover/
+# test_etsi102232_sip_reference.py, which holds this parser to the plain one): lines are
+# split at LF without a regex (a CR left at a line end is white space the values are
+# stripped of), a header name is classified once per spelling (small bounded cache),
+# folded lines are looked for only when a line starts with white space, only kept
+# header values are stripped, only the SDP lines that are kept are sliced.
+_WSP = (" ", "\t")
+_NAME_CACHE_SIZE = 1024
+_NAME_CACHE_KEY_MAX = 64
+_names: dict[str, tuple[str, str | None]] = {}  # name as written -> (listed name, kept name)
+
+
+def _name_info(raw_name: str) -> tuple[str, str | None] | None:
+    """(name listed in header_names, kept name or None) of a header name as written;
+    None for a continuation line (leading white space)."""
+    if raw_name[:1] in _WSP:
+        return None
+    stripped = raw_name.strip()
+    name = stripped.lower()
+    kept = _KEPT.get(_COMPACT.get(name, name))
+    info = (kept or stripped, kept)
+    if len(raw_name) <= _NAME_CACHE_KEY_MAX:
+        if len(_names) >= _NAME_CACHE_SIZE:
+            _names.clear()
+        _names[raw_name] = info
+    return info
+
+
+def _split_lines(text: str) -> list[str]:
+    """`_LINES.split(text)`, without the regex when every line end is CRLF or every one LF."""
+    lines = text.split("\r\n")
+    if len(lines) - 1 == text.count("\n"):
+        return lines
+    if "\r" not in text:
+        return text.split("\n")
+    return _LINES.split(text)
+
+
+def _unfold(lines: list[str]) -> list[str]:
+    unfolded: list[str] = []
+    for line in lines:
+        if line[:1] in _WSP and unfolded:
+            unfolded[-1] += " " + line.strip()
+        elif line:
+            unfolded.append(line)
+    return unfolded
+
+
+def _headers(lines: list[str], names: list[str], headers: dict[str, list[str]]) -> None:
+    """Add unfolded header lines to `names` / `headers` (the general path)."""
+    for line in lines:
+        raw_name, colon, value = line.partition(":")
+        if not colon:
+            continue
+        info = _names.get(raw_name) or _name_info(raw_name)
+        if info is None:  # a first line with leading white space: nothing to fold it into
+            stripped = raw_name.strip()
+            name = stripped.lower()
+            kept = _KEPT.get(_COMPACT.get(name, name))
+            info = (kept or stripped, kept)
+        names.append(info[0])
+        kept = info[1]
+        if kept is not None:
+            if kept in headers:
+                headers[kept].append(value.strip())
+            else:
+                headers[kept] = [value.strip()]
 
 
 def _number(text: str) -> int | None:
@@ -50,19 +120,42 @@ def name_addr(value: str) -> dict[str, Any]:
     lt = value.find("<")
     if lt >= 0:
         gt = value.find(">", lt)
-        display = value[:lt].strip().strip('"').strip()
-        if display:
-            out["display_name"] = display
-        out["uri"] = value[lt + 1 : gt if gt > lt else len(value)].strip()
-        params = value[gt + 1 :] if gt > lt else ""
+        if lt:
+            display = value[:lt].strip().strip('"').strip()
+            if display:
+                out["display_name"] = display
+        if gt > lt:
+            out["uri"] = value[lt + 1 : gt].strip()
+            params = value[gt + 1 :]
+        else:
+            out["uri"] = value[lt + 1 :].strip()
+            return out  # no parameters, no tag
     else:
-        uri, _, rest = value.strip().partition(";")
+        uri, _, params = value.strip().partition(";")
         out["uri"] = uri.strip()
-        params = ";" + rest
-    tag = _TAG.search(params)
-    if tag:
-        out["tag"] = tag.group(1)
+        params = ";" + params
+    if "=" in params:
+        tag = _TAG.search(params)
+        if tag:
+            out["tag"] = tag.group(1)
     return out
+
+
+def _uri(value: str) -> str:
+    """`name_addr(value)["uri"]`."""
+    lt = value.find("<")
+    if lt >= 0:
+        gt = value.find(">", lt)
+        return value[lt + 1 : gt if gt > lt else len(value)].strip()
+    return value.strip().partition(";")[0].strip()
+
+
+def _uris(values: list[str]) -> list[str]:
+    """The URIs of a comma-separated name-addr header (Contact, P-Asserted-Identity)."""
+    if len(values) == 1 and "," not in values[0]:
+        value = values[0]
+        return [_uri(value)] if value else []  # header values are stripped already
+    return [_uri(v) for value in values for v in value.split(",") if v.strip()]
 
 
 def parse_sdp(body: bytes) -> dict[str, Any]:
@@ -70,37 +163,41 @@ def parse_sdp(body: bytes) -> dict[str, Any]:
     sdp: dict[str, Any] = {}
     media: list[dict[str, Any]] = []
     target = sdp
-    for line in _LINES.split(body.decode("utf-8", "replace")):
-        if len(line) < 2 or line[1] != "=":
-            continue
-        key, value = line[0], line[2:].strip()
-        if key == "o":
-            parts = value.split()
-            if len(parts) == 6:
-                sdp["origin"] = dict(zip(
-                    ("username", "session_id", "version", "network_type", "address_type", "address"),
-                    parts))
-        elif key == "c":
-            parts = value.split()
-            if len(parts) >= 3:
-                target["connection"] = {"address_type": parts[1], "address": parts[2].split("/")[0]}
-        elif key == "m":
-            parts = value.split()
+    # Split at LF alone: a CR left at the end of a line is white space, which every value
+    # taken below is stripped of (the result equals that of a split at CRLF / LF).
+    for line in body.decode("utf-8", "replace").split("\n"):
+        key = line[:2]
+        if key == "a=":
+            name, _, arg = line[2:].strip().partition(":")
+            if name == "rtpmap":
+                if arg:
+                    fmt, _, encoding = arg.partition(" ")
+                    rtpmap = target.get("rtpmap")
+                    if rtpmap is None:
+                        target["rtpmap"] = {fmt: encoding.strip()}
+                    else:
+                        rtpmap[fmt] = encoding.strip()
+            elif name in _SDP_PLAIN:
+                target[name] = arg
+            elif name in _SDP_DIRECTIONS:
+                target["direction"] = name
+        elif key == "m=":
+            parts = line[2:].split()
             if len(parts) >= 3:
                 port = parts[1].split("/")[0]
                 number = _number(port)
                 target = {"media": parts[0], "port": port if number is None else number,
                           "protocol": parts[2], "formats": parts[3:]}
                 media.append(target)
-        elif key == "a":
-            name, _, arg = value.partition(":")
-            if name in ("sendrecv", "sendonly", "recvonly", "inactive"):
-                target["direction"] = name
-            elif name == "rtpmap" and arg:
-                fmt, _, encoding = arg.partition(" ")
-                target.setdefault("rtpmap", {})[fmt] = encoding.strip()
-            elif name in ("ptime", "rtcp", "label", "mid"):
-                target[name] = arg
+        elif key == "c=":
+            parts = line[2:].split()
+            if len(parts) >= 3:
+                target["connection"] = {"address_type": parts[1], "address": parts[2].split("/")[0]}
+        elif key == "o=":
+            parts = line[2:].split()
+            if len(parts) == 6:
+                sdp["origin"] = {"username": parts[0], "session_id": parts[1], "version": parts[2],
+                                 "network_type": parts[3], "address_type": parts[4], "address": parts[5]}
     if media:
         sdp["media"] = media
     return sdp
@@ -112,9 +209,15 @@ def parse_sip(data: bytes) -> tuple[dict[str, Any], tuple[ContentPart, ...]]:
     if cut < 0:
         cut, sep = data.find(b"\n\n"), 2
     head, body = (data, b"") if cut < 0 else (data[:cut], data[cut + sep :])
-    lines = _LINES.split(head.decode("utf-8", "backslashreplace"))
-    sip: dict[str, Any] = {"length": len(data), "start_line": lines[0][:1024]}
-    first = lines[0].split(" ", 2)
+    text = head.decode("utf-8", "backslashreplace")
+    # Split at LF alone: a CR left at the end of a header line is white space, which the
+    # values are stripped of; the start line loses it here; folded lines are split again.
+    lines = text.split("\n")
+    start = lines[0]
+    if len(lines) > 1 and start[-1:] == "\r":
+        start = start[:-1]
+    sip: dict[str, Any] = {"length": len(data), "start_line": start[:1024]}
+    first = start.split(" ", 2)
     if first[0].startswith("SIP/") and len(first) >= 2:
         status = _number(first[1])
         if status is not None:
@@ -124,45 +227,70 @@ def parse_sip(data: bytes) -> tuple[dict[str, Any], tuple[ContentPart, ...]]:
     elif len(first) == 3 and first[2].startswith("SIP/"):
         sip["method"] = first[0]
         sip["request_uri"] = first[1]
-    unfolded: list[str] = []
-    for line in lines[1 : _MAX_HEADERS + 1]:
-        if line[:1] in (" ", "\t") and unfolded:
-            unfolded[-1] += " " + line.strip()
-        elif line:
-            unfolded.append(line)
+    del lines[0]
+    if len(lines) > _MAX_HEADERS:
+        del lines[_MAX_HEADERS:]
     headers: dict[str, list[str]] = {}
     names: list[str] = []
-    for line in unfolded:
+    cache = _names
+    for line in lines:  # the usual case: no folded lines
         raw_name, colon, value = line.partition(":")
-        if not colon:
-            continue
-        name = raw_name.strip().lower()
-        name = _COMPACT.get(name, name)
-        names.append(_KEPT.get(name, raw_name.strip()))
-        if name in _KEPT:
-            headers.setdefault(_KEPT[name], []).append(value.strip())
+        if colon:
+            info = cache.get(raw_name)
+            if info is None:
+                info = _name_info(raw_name)
+                if info is None:
+                    break
+            listed, kept = info
+            names.append(listed)
+            if kept is not None:
+                if kept in headers:
+                    headers[kept].append(value.strip())
+                else:
+                    headers[kept] = [value.strip()]
+        elif line[:1] in _WSP:
+            break
+    else:
+        lines = []
+    if lines:  # stopped at a continuation line: again, on the unfolded lines
+        headers, names = {}, []
+        _headers(_unfold(_split_lines(text)[1 : _MAX_HEADERS + 1]), names, headers)
     sip["header_names"] = names
     sip["headers"] = headers
-    one = {k: v[0] for k, v in headers.items()}
-    if "Call-ID" in one:
-        sip["call_id"] = one["Call-ID"]
-    for key, header in (("from", "From"), ("to", "To")):
-        if header in one:
-            sip[key] = name_addr(one[header])
-    if "CSeq" in one:
-        number, _, method = one["CSeq"].partition(" ")
+    get = headers.get
+    found = get("Call-ID")
+    if found is not None:
+        sip["call_id"] = found[0]
+    found = get("From")
+    if found is not None:
+        sip["from"] = name_addr(found[0])
+    found = get("To")
+    if found is not None:
+        sip["to"] = name_addr(found[0])
+    found = get("CSeq")
+    if found is not None:
+        number, _, method = found[0].partition(" ")
         cseq = _number(number)
         sip["cseq"] = {"number": number if cseq is None else cseq, "method": method.strip()}
-    for key, header in (("contact", "Contact"), ("p_asserted_identity", "P-Asserted-Identity")):
-        if header in headers:
-            sip[key] = [name_addr(v)["uri"] for value in headers[header] for v in value.split(",") if v.strip()]
-    content_type = one.get("Content-Type", "")
-    declared = _number(one.get("Content-Length", "").strip())
-    if declared is not None and declared < len(body):
-        body = body[:declared]
-    if not body:
+    found = get("Contact")
+    if found is not None:
+        sip["contact"] = _uris(found)
+    found = get("P-Asserted-Identity")
+    if found is not None:
+        sip["p_asserted_identity"] = _uris(found)
+    if body:
+        found = get("Content-Length")
+        if found is not None:
+            declared = _number(found[0])
+            if declared is not None and declared < len(body):
+                body = body[:declared]
+                if not body:
+                    return sip, ()
+    else:
         return sip, ()
-    media_type = content_type.split(";")[0].strip().lower()
+    found = get("Content-Type")
+    content_type = "" if found is None else found[0]
+    media_type = content_type.partition(";")[0].strip().lower()
     sip["content_type"] = content_type or None
     sip["body_length"] = len(body)
     if media_type == "application/sdp":

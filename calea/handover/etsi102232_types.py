@@ -146,6 +146,22 @@ def iso(stamp: datetime) -> str:
     )
 
 
+_ISO_SECONDS: dict[int, str] = {}  # epoch second -> "YYYY-MM-DDTHH:MM:SS" (bounded)
+
+
+def iso_us(micros: int) -> str:
+    """`iso(from_epoch_us(micros))`, cheaply: the text of the second is cached (records of
+    a stream share it), only the microseconds are formatted per call."""
+    secs, fraction = divmod(micros, 1_000_000)
+    prefix = _ISO_SECONDS.get(secs)
+    if prefix is None:
+        prefix = iso(from_epoch_us(secs * 1_000_000))[:-8]
+        if len(_ISO_SECONDS) >= 4096:
+            _ISO_SECONDS.clear()
+        _ISO_SECONDS[secs] = prefix
+    return f"{prefix}.{fraction:06d}Z"
+
+
 def parse_iso(text: str) -> datetime:
     """Inverse of `iso` (any ISO 8601 text with a zone)."""
     stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -41,6 +41,12 @@ def _pcesp_cdc(record: bytes, channel: Channel) -> list[Delivery]:
     return out if isinstance(out, list) else [out]
 
 
+def _mms(record: bytes, channel: Channel) -> list[Delivery]:
+    from calea.handover import mms
+
+    return mms.decode(record, channel)
+
+
 @dataclass(frozen=True)
 class Format:
     name: str
@@ -53,6 +59,7 @@ FORMATS: dict[str, Format] = {
     "etsi-102232": Format("etsi-102232", _etsi, "tcp", "ETSI TS 102 232-1 PS-PDU (-3 IP access, -5 IP multimedia)"),
     "ts101671-hi2": Format("ts101671-hi2", _ts101671, "tcp", "ETSI TS 101 671 / 3GPP TS 33.108 HI2 IRI"),
     "pcesp": Format("pcesp", _pcesp_cdc, "tcp", "PacketCable Electronic Surveillance CDC messages"),
+    "3gpp-mms": Format("3gpp-mms", _mms, "tcp", "3GPP TS 33.108 MMS HI2 IRI and HI3 CC-PDU"),
 }
 
 

@@ -59,6 +59,18 @@ class ListenerSpec:
 class Registry:
     connections: dict[int, ConnectionInfo] = field(default_factory=dict)
     next_id: int = 1
+    transports: dict[int, asyncio.BaseTransport] = field(default_factory=dict)
+
+    async def close_all(self, servers: list[asyncio.AbstractServer]) -> None:
+        """Stop listening and close every open carrier connection (shutdown)."""
+        for server in servers:
+            server.close()
+        for transport in list(self.transports.values()):
+            transport.close()
+        for _ in range(20):  # let the transports finish closing (TLS needs a few turns)
+            if not self.transports:
+                break
+            await asyncio.sleep(0.01)
 
 
 class IntakeProtocol(asyncio.Protocol):
@@ -81,6 +93,7 @@ class IntakeProtocol(asyncio.Protocol):
                               f"{host}:{peer[1]}", self.intake.svc.now())
         self.registry.next_id += 1
         self.registry.connections[info.id] = info
+        self.registry.transports[info.id] = transport
         self.info = info
         if self.spec.allowed and not _allowed(host, self.spec.allowed):
             info.state, info.error = "refused", "peer address is not one of the carrier's"
@@ -157,6 +170,7 @@ class IntakeProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.info is not None:
+            self.registry.transports.pop(self.info.id, None)
             self.info.closed_at = self.intake.svc.now()
             if self.info.state == "open":
                 self.info.state = "closed"

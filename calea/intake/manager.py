@@ -46,6 +46,10 @@ class IntakeManager:
         self.tls_dir = tls_dir
         self.reconcile_seconds = reconcile_seconds
         self.intake = Intake(svc)
+        from calea.services.traffic_index import TrafficIndexer
+
+        self.indexer = TrafficIndexer(svc)  # flows, visitors and message threads, kept current
+        self.intake.subscribers.append(self.indexer.notify)
         self.registry = Registry()
         self.listening: dict[tuple[str, int], Any] = {}
         self.errors: dict[str, str] = {}
@@ -53,6 +57,7 @@ class IntakeManager:
 
     async def start(self) -> None:
         self.intake.start()
+        self.indexer.start()
         await self.reconcile()
         self._task = asyncio.create_task(self._loop())
 
@@ -91,10 +96,9 @@ class IntakeManager:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-        for servers in self.listening.values():
-            for s in servers or []:
-                s.close()
+        await self.registry.close_all([s for servers in self.listening.values() for s in servers or []])
         await asyncio.to_thread(self.intake.stop)
+        self.indexer.stop()
 
     def state(self) -> dict[str, Any]:
         return {

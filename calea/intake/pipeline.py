@@ -29,6 +29,7 @@ from calea.handover.model import Channel, Delivery, RecordKind
 from calea.handover.registry import FORMATS
 from calea.services.context import Services
 from calea.services.rows import authority_from, intercept_from
+from calea.sessions.ccpackets import header_item
 from calea.store.items import Malformed, Refusal, StoreItem
 from calea.store.streams import StreamState
 from calea.store.writer import BatchResult, StoreWriter
@@ -81,7 +82,7 @@ class Intake:
     def __init__(self, svc: Services, writer: StoreWriter | None = None, *, batch_size: int = 5000,
                  max_delay: float = 0.05, queue_size: int = 200_000, snapshot_seconds: float = 1.0) -> None:
         self.svc = svc
-        self.writer = writer or StoreWriter(svc)
+        self.writer = writer or svc.store_writer()
         self.batch_size = batch_size
         self.max_delay = max_delay
         self.snapshot_seconds = snapshot_seconds
@@ -115,6 +116,9 @@ class Intake:
         counts = {}
         for table in (iri_records, cc_chunks, content_items):
             counts[table.name] = conn.execute(table.update().where(table.c.intercept_id == intercept_id).values(quarantined=True)).rowcount
+        from calea.sessions.calls_store import quarantine_calls
+
+        quarantine_calls(conn, intercept_id)
         row = conn.execute(select(intercepts.c.case_id).where(intercepts.c.id == intercept_id)).first()
         case_id = row.case_id if row else None
         self._snapshot_at = 0.0  # refresh before the next batch
@@ -331,11 +335,13 @@ class Intake:
                 suppressed = tuple(sorted({p.kind.value for p in FORMATS["etsi-102232"].decode(rec.record, rec.channel)[0].content}))
             except MalformedRecord:
                 suppressed = ("ip-payload",)
-        items.append(StoreItem(
+        item = StoreItem(
             case_id=res.intercept.case_id, intercept_id=res.intercept.id, liid=h.liid, channel=rec.channel.value,
             format="etsi-102232", kind="cc", cin=cin or None, seq=h.sequence, intercepted_at=at, received_at=rec.received_at,
             raw=None if suppressed else rec.record, rule=dec.rule, late=dec.late, quarantined=dec.quarantine,
-            suppressed=suppressed))
+            suppressed=suppressed)
+        # A1/A6: under PRTT an IP packet leaves only its header facts (who talked to whom)
+        items.append(header_item(item, rec.record) if suppressed else item)
 
     def _judge(self, d: Delivery, rec: Received, now: datetime, items: list[StoreItem], refused: list[Refusal]) -> None:
         res = self.gate(d.liid, d.intercepted_at, d.has_content, now)
@@ -348,14 +354,14 @@ class Intake:
         suppress = dec.suppress_content and d.has_content
         kind = "cc" if d.kind is RecordKind.CC else ("integrity-check" if d.kind is RecordKind.INTEGRITY_CHECK else "iri")
         content = tuple(p for p in d.content if p.data) if not suppress else ()
-        items.append(StoreItem(
+        items.append(header_item(StoreItem(
             case_id=res.intercept.case_id, intercept_id=res.intercept.id, liid=d.liid, channel=rec.channel.value,
             format=d.format, kind=kind, cin=d.cin, seq=d.sequence, intercepted_at=d.intercepted_at,
             received_at=rec.received_at, raw=None if suppress else d.raw, rule=dec.rule, late=dec.late,
             quarantined=dec.quarantine, event=_event_name(d), fields=dict(d.fields) if kind != "cc" else {},
             content=content if kind != "cc" else (),
             suppressed=tuple(sorted({p.kind.value for p in d.content})) if suppress else (),
-        ))
+        ), d.raw))
 
     def _alert(self, refused: list[Refusal], now: datetime) -> None:
         """A7: unauthorized deliveries are raised to the technical unit, metadata only."""

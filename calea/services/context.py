@@ -48,6 +48,16 @@ class Services:
     def now(self) -> datetime:
         return self.clock.now()
 
+    def store_writer(self) -> Any:
+        """The process's one store writer: a case's Merkle log has exactly one writer, shared by
+        the intake, live monitoring and every service that signs a store event."""
+        writer = getattr(self, "_store_writer", None)
+        if writer is None:
+            from calea.store.writer import StoreWriter
+
+            writer = self._store_writer = StoreWriter(self)
+        return writer
+
     @staticmethod
     def new_id() -> str:
         return str(uuid.uuid4())

@@ -117,6 +117,10 @@ def enforce_capacity(svc: Services, writer: Any, capacity: int) -> dict[str, Any
                                                      "leaves": _ranges(sorted(leaves)), "created_at": row["created_at"].isoformat()}))
     if events:
         writer.write_events(events)
+        from calea.sessions.calls_store import rebuild_calls
+
+        for case_id in {e[0] for e in events}:
+            rebuild_calls(svc, case_id)  # no digits (content) outlive their purged records (D2)
     return {"used": used, "capacity": capacity, "purged": [s.id for s in chosen], "freed": freed,
             "skipped": [{"segment": s.segment_id, "reason": s.reason} for s in skipped]}
 

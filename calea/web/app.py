@@ -16,7 +16,7 @@ from calea import __version__
 from calea.audit import log as audit_log
 from calea.errors import CaleaError
 from calea.services.context import Services
-from calea.web.api import admin, auth, cases, store
+from calea.web.api import admin, auth, calls, cases, live, recordings, store, traffic
 from calea.web.auth import client_ip
 
 log = logging.getLogger("calea.web")
@@ -26,7 +26,7 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
        "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 
-API_ROUTERS = [auth.router, cases.router, store.router, admin.router]
+API_ROUTERS = [auth.router, cases.router, store.router, calls.router, recordings.router, traffic.router, live.router, admin.router]
 
 
 def create_app(svc: Services) -> FastAPI:

@@ -100,12 +100,7 @@ class RunningIntake:
         assert self.intake.wait_idle(max(deadline - time.monotonic(), 0.1))
 
     def close(self) -> None:
-        async def shut() -> None:
-            for s in self.servers:
-                s.close()
-                await s.wait_closed()
-
-        asyncio.run_coroutine_threadsafe(shut(), self.loop).result(timeout=10)
+        asyncio.run_coroutine_threadsafe(self.registry.close_all(self.servers), self.loop).result(timeout=10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
         self.loop.close()

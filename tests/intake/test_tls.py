@@ -94,8 +94,7 @@ def test_tls_with_client_certificate(setup: Setup, tmp_path: Path) -> None:
         with setup.svc.db.read() as conn:
             assert conn.execute(select(iri_records.c.seq)).scalars().all() == [0]  # only the carrier's record
     finally:
-        for s in servers:
-            s.close()
+        asyncio.run_coroutine_threadsafe(registry.close_all(servers), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         loop.close()

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from calea.web.pages import _account, _admin, _audit, _case_actions, _cases
+from calea.web.pages import _account, _admin, _audit, _case_actions, _cases, _live
 from calea.web.pages._common import error_page, render
 
 router = APIRouter(include_in_schema=False)
-for _module in (_account, _cases, _case_actions, _admin, _audit):
+for _module in (_account, _cases, _case_actions, _admin, _audit, _live):
     router.include_router(_module.router)
 
 __all__ = ["error_page", "render", "router"]

@@ -1,0 +1,2 @@
+"""Sessions: calls, recordings, message threads, IP flows and live monitoring built from
+the stored records (see DESIGN.md, "sessions/")."""
