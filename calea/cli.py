@@ -86,6 +86,9 @@ def serve(
             manager = IntakeManager(svc, host=intake_host, tls_dir=svc.settings.home / "tls" if tls else None)
             await manager.start()
             web.state.intake = manager
+            from calea.intake.pipeline import tune_gc
+
+            tune_gc()
             from calea.sessions.calls_store import subscribe as subscribe_calls
             from calea.web.api.live import install as install_live
 

@@ -9,14 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from calea.handover.etsi102232 import decode, read_header
 from calea.handover.model import Channel, ContentKind, ContentPart, Delivery, RecordKind
 
 Decoder = Callable[[bytes, Channel], list[Delivery]]
 
 
 def _etsi(record: bytes, channel: Channel) -> list[Delivery]:
-    from calea.handover.etsi102232 import decode, read_header
-
     header = read_header(record)
     if header.kind is RecordKind.CC:
         # Hot path: CC is stored byte-exact and decoded later by the sessions; the gate

@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+
+import orjson
 import threading
 import time
 from collections import defaultdict
@@ -187,7 +189,9 @@ class StoreWriter:
                 row: dict[str, Any] = dict(
                     case_id=it.case_id, intercept_id=it.intercept_id, liid=it.liid, channel=it.channel, format=it.format,
                     kind=it.kind, cin=it.cin, seq=it.seq, intercepted_at=it.intercepted_at, received_at=it.received_at,
-                    segment_id=None, offset=None, length=None, raw_sha256=None, event=it.event, fields=it.fields,
+                    segment_id=None, offset=None, length=None, raw_sha256=None, event=it.event,
+                    # serialised once (canonical: sorted keys) for both the JSON column and the leaf
+                    fields=orjson.Fragment(leaves.canonical(it.fields)),
                     rule=it.rule, suppressed=len(it.suppressed), late=it.late, quarantined=it.quarantined,
                 )
                 if it.raw is not None:
