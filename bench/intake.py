@@ -46,7 +46,7 @@ def make_stream(kind: str, n: int, liids: int = 16, start: int = 0) -> bytes:
         liid = f"BENCH-{i % liids:02d}"
         seq = i // liids
         h = PSHeader(liid=liid, sequence=seq, cin=7, operator_id="EXAMPLETEL", network_element_id="med-1",
-                     timestamp_us=int((T0.timestamp() + seq * 0.02) * 1_000_000))
+                     timestamp_us=int((T0.timestamp() + (seq % 250_000) * 0.02) * 1_000_000))
         if kind == "cc":
             out += encode_ps_pdu(h, IPMMCC("fromTarget", packet))
         else:

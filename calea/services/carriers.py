@@ -19,6 +19,7 @@ FORMATS = {
     "etsi-102232": "ETSI TS 102 232-1 PS-PDU (HI2 IRI and HI3 CC over TCP/TLS)",
     "ts101671-hi2": "ETSI TS 101 671 / 3GPP TS 33.108 HI2 IRI",
     "pcesp": "PacketCable Electronic Surveillance CDC (TCP) and CCC (UDP)",
+    "3gpp-mms": "3GPP TS 33.108 MMS HI2 IRI and HI3 CC-PDU (TCP)",
 }
 
 

@@ -7,8 +7,13 @@ Formats (what a carrier delivers, and on which connection):
 | `etsi-102232`  | PS-PDU iPMMIRI (SIP) and iPIRI; keep-alives | TCP: PS-PDU iPMMCC (RTP) and iPCC (IP packets); keep-alives |
 | `ts101671-hi2` | IRIsContent: call Begin/Continue/End with parties and cell, SMS Report (in a ROSE Invoke by default) | none |
 | `pcesp`        | CdcPdu: Origination / TerminationAttempt, CCOpen, Answer, DialedDigitExtraction, Release, CCClose | UDP: CCC datagrams (4-byte CCC id + IPv4/UDP/RTP) |
+| `3gpp-mms`     | MmsIRIsContent (TS 33.108 hi2mms): report "send", or "notification" then "retrieval" | TCP: CC-PDU (MMSLIC-header + the m-send-req / m-retrieve-conf PDU with subject, text, SMIL, image) |
 
-An event a format cannot carry (an IP session in PCESP, ...) is counted in
+Only `etsi-102232` has keep-alives.  An MMS's HI2 reports and its HI3 CC-PDU carry one
+MMS correlation number (4 octets, from the seed like a CIN; the plan's `cin` is its hex,
+as the decoder gives it), so their sequence numbers run per correlation.
+
+An event a format cannot carry (an IP session in PCESP, an MMS in ETSI, ...) is counted in
 `plan.skipped` by type.  The encoders are the project's own (`calea.handover.*`): this
 module only decides what to encode, when, and under which LIID / CIN.  Pure: `now`
 is passed in for a scenario that starts "now".
@@ -23,18 +28,24 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from calea.handover import mms_encode
 from calea.handover import pcesp_encode as cdc
 from calea.handover import ts101671_encode as hi2
 from calea.handover.ber import from_epoch_us
 from calea.handover.etsi102232 import IPCC, IPIRI, IPMMCC, IPMMIRI, PSHeader, encode_keepalive, encode_ps_pdu
 from calea.handover.etsi102232_types import Payload, iso
+from calea.handover.mms_pdu import MmsPart, MmsPdu, build_pdu
 from calea.handover.pcesp_ccc import encode_ccc
 from calea.sim.ipflows import session_packets, visit_packets
 from calea.sim.plan import HI2, HI3, Drop, Pending, Plan, number, with_drops, with_keepalives
-from calea.sim.scenario import Call, Event, Idle, IpSession, Reconnect, Scenario, ScenarioError, Sms, Target, WebVisits
+from calea.sim.scenario import (
+    MMS_RETRIEVAL_DELAY, Call, Event, Idle, IpSession, Mms, Reconnect, Scenario, ScenarioError, Sms, Target, WebVisits,
+    mms_parties,
+)
 from calea.sim.voip import CallFacts, call_facts, sms_facts
 
-FORMATS = ("etsi-102232", "ts101671-hi2", "pcesp")
+FORMATS = ("etsi-102232", "ts101671-hi2", "pcesp", "3gpp-mms")
+TRANSPORTS = {"etsi-102232": "tcp", "ts101671-hi2": "none", "pcesp": "udp", "3gpp-mms": "tcp"}
 ENVELOPES = ("rose", "none")
 
 
@@ -82,7 +93,7 @@ def build(scenario: Scenario, fmt: str, *, now: datetime | None = None, envelope
     for index, event in enumerate(scenario.events):
         if isinstance(event, Reconnect):
             for channel in (HI2, HI3) if event.channel == "both" else (event.channel,):
-                if channel == HI3 and fmt != "etsi-102232":
+                if channel == HI3 and TRANSPORTS[fmt] != "tcp":
                     ctx.skipped["reconnect-" + channel] += 1  # UDP or no HI3: nothing to reconnect
                 else:
                     drops.append(Drop(event.at, channel, event.resend, event.partial))
@@ -96,17 +107,17 @@ def build(scenario: Scenario, fmt: str, *, now: datetime | None = None, envelope
             mine = with_keepalives(mine, channel, scenario.carrier.keepalive_interval, scenario.length,
                                    partial(_keepalive, ctx), scenario.carrier.keepalive_liid)
         lists[channel] = with_drops(mine, [d for d in drops if d.channel == channel])
-    transport = {"etsi-102232": "tcp", "ts101671-hi2": "none", "pcesp": "udp"}[fmt]
-    return Plan(fmt, start, lists[HI2], lists[HI3], transport, dict(ctx.skipped))
+    return Plan(fmt, start, lists[HI2], lists[HI3], TRANSPORTS[fmt], dict(ctx.skipped))
 
 
 def _event(ctx: _Ctx, index: int, event: Event) -> None:
-    handlers = {
+    table: dict[str, dict[type, Any]] = {
         "etsi-102232": {Call: _etsi_call, Sms: _etsi_sms, IpSession: _etsi_session, WebVisits: _etsi_visits},
         "ts101671-hi2": {Call: _hi2_call, Sms: _hi2_sms},
         "pcesp": {Call: _cdc_call},
-    }[ctx.fmt]
-    handler = handlers.get(type(event))
+        "3gpp-mms": {Mms: _mms},
+    }
+    handler = table[ctx.fmt].get(type(event))
     if handler is None:
         ctx.skipped[type(event).__name__] += 1
         return
@@ -279,3 +290,61 @@ def _cdc_call(ctx: _Ctx, index: int, call: Call, target: Target) -> None:
         _cdc_add(ctx, facts.end_at, liid, cin, cdc.cc_close(liid, element, end, cin), "ccclose")
     for m in facts.media:
         ctx.add(m.at, HI3, "ccc", liid, f"{cin:08X}", lambda _seq, d=encode_ccc(cin, m.packet): d, m.label)
+
+
+# --- 3GPP TS 33.108 MMS (HI2 IRI, HI3 CC-PDU) ---------------------------------------------------
+
+MMS_CONTENT_TYPE = "application/vnd.wap.multipart.related"
+IMAGE_NAME = "image.png"
+
+
+def mms_address(number: str) -> str:
+    """An E.164 number as an OMA MMS address ("+12125550199/TYPE=PLMN")."""
+    return f"{number}/TYPE=PLMN"
+
+
+def mms_parts(m: Mms) -> tuple[MmsPart, ...]:
+    """The body of a simulated MMS: a SMIL presentation, the text, the picture."""
+    smil = (f'<smil><head><layout><region id="Image" top="0" height="70%"/><region id="Text" top="70%" height="30%"/>'
+            f'</layout></head><body><par dur="5000ms"><img src="{IMAGE_NAME}" region="Image"/>'
+            f'<text src="text.txt" region="Text"/></par></body></smil>').encode()
+    return (MmsPart("application/smil", smil, "presentation.smil", "smil"),
+            MmsPart("text/plain", m.text.encode("utf-8"), "text.txt", "text", charset="utf-8"),
+            MmsPart("image/png", m.image, IMAGE_NAME, "image"))
+
+
+def _mms_add(ctx: _Ctx, at: float, channel: str, liid: str, cin: str, data: bytes, label: str) -> None:
+    ctx.add(at, channel, "iri" if channel == HI2 else "cc", liid, cin, lambda _seq, data=data: data, label)
+
+
+def _mms(ctx: _Ctx, index: int, m: Mms, target: Target) -> None:
+    """From the target: report "send" with the m-send-req it sends (CC from-target).  To the
+    target: report "notification" (m-notification-ind), then "retrieval" with the
+    m-retrieve-conf it fetches (CC to-target) `MMS_RETRIEVAL_DELAY` seconds later."""
+    correlation = ctx.cin(m.liid, f"mms{index}").to_bytes(4, "big")
+    cin, liid = correlation.hex(), m.liid
+    sender, recipients, outgoing = mms_parties(m, target)
+    me = "+" + target.number
+    transaction = f"T{correlation.hex().upper()}"
+    message_id = f"{correlation.hex()}@mmsc.{ctx.carrier.sip_domain}"
+    to = tuple(mms_address(r) for r in recipients)
+    iri = partial(mms_encode.MmsIri, liid, correlation=correlation, target=me, sender=mms_address(sender), to=to,
+                  content_type=MMS_CONTENT_TYPE)
+    if outgoing:
+        pdu = build_pdu(MmsPdu("m-send-req", transaction_id=transaction, date=ctx.time(m.at), sender="insert-address",
+                               to=to, subject=m.subject, content_type=MMS_CONTENT_TYPE, parts=mms_parts(m)))
+        _mms_add(ctx, m.at, HI2, liid, cin, mms_encode.encode_iri(iri(at=ctx.time(m.at), event="send",
+                 transaction_id=transaction, message_size=len(pdu))), "mms-send")
+        cc_at, direction = m.at + 0.01, "from-target"
+    else:
+        retrieve = m.at + MMS_RETRIEVAL_DELAY
+        pdu = build_pdu(MmsPdu("m-retrieve-conf", transaction_id=transaction, message_id=message_id,
+                               date=ctx.time(m.at), sender=mms_address(sender), to=to, subject=m.subject,
+                               content_type=MMS_CONTENT_TYPE, parts=mms_parts(m)))
+        _mms_add(ctx, m.at, HI2, liid, cin, mms_encode.encode_iri(iri(at=ctx.time(m.at), event="notification",
+                 transaction_id=transaction, message_size=len(pdu))), "mms-notification")
+        _mms_add(ctx, retrieve, HI2, liid, cin, mms_encode.encode_iri(iri(at=ctx.time(retrieve), event="retrieval",
+                 transaction_id=transaction, message_id=message_id, message_size=len(pdu))), "mms-retrieval")
+        cc_at, direction = retrieve + 0.01, "to-target"
+    cc = mms_encode.MmsCc(liid, ctx.time(cc_at), correlation, direction, transaction)
+    _mms_add(ctx, cc_at, HI3, liid, cin, mms_encode.encode_cc(cc, pdu), "mms-pdu")

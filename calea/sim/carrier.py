@@ -5,7 +5,8 @@
 
 Behaviour (as an OpenLI mediator, see ../shared/vectors/openli-1.1.20-voip-ip/README.md):
 * one TCP connection per handover (HI2, HI3); PacketCable CCC goes as UDP datagrams to
-  `hi3_port`, TS 101 671 HI2 has no HI3;
+  `hi3_port`, TS 101 671 HI2 has no HI3; 3GPP MMS (IRI on HI2, CC-PDUs on HI3) has no
+  keep-alives;
 * records go out in timeline order, their bytes cut into writes of random sizes that
   ignore record boundaries (the intake must frame by BER length);
 * keep-alives are in the plan wherever a handover is idle for the carrier's interval;

@@ -4,6 +4,8 @@
     calea sim --scenario my.toml --realtime
     calea sim --liid LI-7 --target-sip sip:+12125550100@example.net --calls 3 --sms 2
     calea sim --format pcesp --write-streams out/
+    calea sim --format 3gpp-mms        # the demo's MMS (HI2 IRI + HI3 CC-PDU with a picture)
+    calea sim --liid LI-7 --target-e164 +12125550100 --mms 2 --format 3gpp-mms
 
 Without `--scenario` or `--liid` the packaged demo scenario is used.  `calea/cli.py`
 hooks this in with `register(app)`.
@@ -33,7 +35,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _scenario(path: Optional[Path], liid: Optional[str], sip_uri: Optional[str], e164: Optional[str],
-              ip: Optional[str], calls: int, sms: int, ip_sessions: int, web_visitors: int, duration: float,
+              ip: Optional[str], calls: int, sms: int, mms: int, ip_sessions: int, web_visitors: int, duration: float,
               start: Optional[str], seed: Optional[int], keepalive: Optional[float]) -> Scenario:
     when = None
     if start:
@@ -45,7 +47,7 @@ def _scenario(path: Optional[Path], liid: Optional[str], sip_uri: Optional[str],
     elif liid is not None:
         if not (sip_uri or e164 or ip):
             raise ScenarioError("--liid needs --target-sip, --target-e164 or --target-ip")
-        scenario = quick_scenario(liid=liid, sip_uri=sip_uri, e164=e164, ip=ip, calls=calls, sms=sms,
+        scenario = quick_scenario(liid=liid, sip_uri=sip_uri, e164=e164, ip=ip, calls=calls, sms=sms, mms=mms,
                                   ip_sessions=ip_sessions, web_visitors=web_visitors, duration=duration, seed=seed or 1)
     else:
         scenario = load_demo_scenario()
@@ -82,6 +84,7 @@ def sim(
     target_ip: Optional[str] = typer.Option(None, "--target-ip", help="the target's IPv4 address"),
     calls: int = typer.Option(0, help="calls (alternating in/out; answered, busy, no-answer, cancelled)"),
     sms: int = typer.Option(0, help="SMS / SIP MESSAGEs"),
+    mms: int = typer.Option(0, help="MMS with a generated picture (alternating to / from the target; 3gpp-mms)"),
     ip_sessions: int = typer.Option(0, "--ip-sessions", help="IP sessions (DNS, HTTP, TLS) of an IP target"),
     web_visitors: int = typer.Option(0, "--web-visitors", help="clients visiting the target web server"),
     duration: float = typer.Option(8.0, help="seconds of conversation of an answered call"),
@@ -106,9 +109,9 @@ def sim(
     tls_server_name: Optional[str] = typer.Option(None, "--tls-server-name", help="name to verify (default: host)"),
     as_json: bool = typer.Option(False, "--json", help="print the reports as JSON lines"),
 ) -> None:
-    """Deliver simulated carrier traffic (calls, SMS, IP sessions) to the intake."""
+    """Deliver simulated carrier traffic (calls, SMS, MMS, IP sessions) to the intake."""
     try:
-        scenario = _scenario(scenario_file, liid, target_sip, target_e164, target_ip, calls, sms, ip_sessions,
+        scenario = _scenario(scenario_file, liid, target_sip, target_e164, target_ip, calls, sms, mms, ip_sessions,
                              web_visitors, duration, start, seed, keepalive_interval)
         if reconnect_at is not None:
             event = Reconnect(reconnect_at, reconnect_channel, resend)

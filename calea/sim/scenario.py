@@ -14,9 +14,13 @@ File layout (TOML shown; JSON has the same keys):
     seed = 7               # CINs, ports, audio and TCP numbers derive from it
     [carrier]              # operator_id, network_element, country, keepalive_interval, ...
     [[targets]]            # liid + identifiers: sip_uri, e164, ip, imsi, username, handset
-    [[events]]             # type = call | sms | ip_session | web_visits | idle | reconnect
+    [[events]]             # type = call | sms | mms | ip_session | web_visits | idle | reconnect
     type = "call"; liid = "..."; at = 1.0; direction = "in"; peer = "+12125550199"
     outcome = "answered"   # answered | busy | no-answer | cancelled
+    [[events]]             # an MMS with a picture; the target is its sender or a recipient
+    type = "mms"; liid = "..."; at = 20.0; from = "+12125550199"; to = ["+12125550100"]
+    subject = "Pier 4"; text = "..."
+    image = "48x32"        # or { width = 48, height = 32, seed = 4 }: a generated PNG
 """
 
 from __future__ import annotations
@@ -30,9 +34,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Union
 
+from calea.sim.images import png_image, png_size
+
 OUTCOMES = ("answered", "busy", "no-answer", "cancelled")
 DIRECTIONS = ("in", "out")
 CHANNELS = ("hi2", "hi3", "both")
+MMS_RETRIEVAL_DELAY = 1.0  # seconds from the MMSC's notification to the target's retrieval
+MAX_MMS_IMAGE = 300 * 1024  # OMA MMS content class image-rich: messages up to 300 KB
+MAX_IMAGE_SIDE = 640
+DEFAULT_MMS_IMAGE = png_image(32, 24, 0)
 
 
 class ScenarioError(ValueError):
@@ -118,6 +128,38 @@ class Sms:
 
 
 @dataclass(frozen=True)
+class Mms:
+    """A multimedia message with a subject, a text and a PNG picture.  The target (`liid`)
+    is its sender (`from_`: the target sends it, MMS event "send") or one of its
+    recipients (it is notified and retrieves it).  `to` empty: the target alone.  In a
+    scenario file the sender's key is `from` and `image` is "WxH" or a table
+    {width, height, seed} of a generated picture (`calea.sim.images.png_image`)."""
+
+    liid: str
+    at: float
+    from_: str = "+12125550199"
+    to: tuple[str, ...] = ()
+    subject: str = "Photo"
+    text: str = "Here it is."
+    image: bytes = field(default=DEFAULT_MMS_IMAGE, repr=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.to, str):
+            object.__setattr__(self, "to", (self.to,))
+
+    @property
+    def end(self) -> float:
+        return self.at + MMS_RETRIEVAL_DELAY + 0.05  # the longer flow: notification, then retrieval
+
+
+def mms_parties(mms: Mms, target: Target) -> tuple[str, tuple[str, ...], bool]:
+    """(sender, recipients, sent by the target) with E.164 numbers ("+1...")."""
+    me = "+" + target.number
+    recipients = mms.to or (me,)
+    return mms.from_, recipients, mms.from_ == me
+
+
+@dataclass(frozen=True)
 class IpSession:
     """An access session of an IP target: IRI begin/end, DNS, an HTTP GET, a TLS hello."""
 
@@ -179,9 +221,9 @@ class Reconnect:
         return self.at
 
 
-Event = Union[Call, Sms, IpSession, WebVisits, Idle, Reconnect]
-EVENT_TYPES: dict[str, type] = {"call": Call, "sms": Sms, "ip_session": IpSession, "web_visits": WebVisits,
-                                "idle": Idle, "reconnect": Reconnect}
+Event = Union[Call, Sms, Mms, IpSession, WebVisits, Idle, Reconnect]
+EVENT_TYPES: dict[str, type] = {"call": Call, "sms": Sms, "mms": Mms, "ip_session": IpSession,
+                                "web_visits": WebVisits, "idle": Idle, "reconnect": Reconnect}
 
 
 @dataclass(frozen=True)
@@ -257,6 +299,8 @@ def validate(s: Scenario) -> None:
             _number(e.peer, f"peer of the {type(e).__name__.lower()} at {e.at}")
             if not (s.target(e.liid).sip_uri or s.target(e.liid).e164):
                 raise ScenarioError(f"{e.liid}: calls and SMS need a sip_uri or e164 target")
+        if isinstance(e, Mms):
+            _mms(s, e)
         if isinstance(e, Call):
             if e.outcome not in OUTCOMES:
                 raise ScenarioError(f"outcome {e.outcome!r}: one of {OUTCOMES}")
@@ -281,6 +325,30 @@ def validate(s: Scenario) -> None:
             raise ScenarioError(f"reconnect: channel one of {CHANNELS}, resend >= 0")
         if isinstance(e, Idle) and e.seconds <= 0:
             raise ScenarioError("idle seconds must be positive")
+
+
+def _mms(s: Scenario, e: Mms) -> None:
+    what = f"mms at {e.at}"
+    target = s.target(e.liid)
+    if not target.number:
+        raise ScenarioError(f"{e.liid}: an MMS needs a sip_uri or e164 target")
+    if not isinstance(e.to, tuple) or not all(isinstance(n, str) for n in (e.from_, *e.to)):
+        raise ScenarioError(f"{what}: from is a number, to a number or a list of numbers")
+    if not (isinstance(e.subject, str) and isinstance(e.text, str)):
+        raise ScenarioError(f"{what}: subject and text are strings")
+    for number in (e.from_, *e.to):
+        _number(number, what)
+    sender, recipients, outgoing = mms_parties(e, target)
+    if outgoing and not e.to:
+        raise ScenarioError(f"{what}: sent by the target, it needs recipients (to)")
+    if not outgoing and "+" + target.number not in recipients:
+        raise ScenarioError(f"{what}: the target {target.number} is neither its sender (from) nor a recipient (to)")
+    if len(set(recipients)) != len(recipients) or sender in recipients:
+        raise ScenarioError(f"{what}: a number appears twice among from / to")
+    if not isinstance(e.image, bytes) or png_size(e.image) is None:
+        raise ScenarioError(f"{what}: image must be PNG bytes")
+    if len(e.image) > MAX_MMS_IMAGE:
+        raise ScenarioError(f"{what}: image of {len(e.image)} bytes, at most {MAX_MMS_IMAGE}")
 
 
 # --- loading ---------------------------------------------------------------------------
@@ -325,11 +393,47 @@ def scenario_from_dict(data: dict[str, Any]) -> Scenario:
         kind = e.pop("type", None)
         if kind not in EVENT_TYPES:
             raise ScenarioError(f"events[{i}]: type one of {sorted(EVENT_TYPES)}, not {kind!r}")
+        if kind == "mms":
+            e = _mms_fields(e, f"events[{i}] (mms)")
         events.append(_build(EVENT_TYPES[kind], e, f"events[{i}] ({kind})"))
     carrier = _build(Carrier, data.pop("carrier", {}), "carrier")
     start = _start(data.pop("start", None))
     rest = _build(_Top, data, "scenario")
     return Scenario(tuple(targets), tuple(sorted(events, key=lambda e: e.at)), rest.name, start, rest.seed, carrier)
+
+
+def _mms_fields(data: dict[str, Any], what: str) -> dict[str, Any]:
+    """The file form of an MMS: `from` for `from_`, `to` a number or a list, `image` a
+    picture to generate ("WxH" or {width, height, seed})."""
+    if "from_" in data:
+        raise ScenarioError(f"{what}: the sender's key is 'from'")
+    if "from" in data:
+        data["from_"] = data.pop("from")
+    if isinstance(data.get("to"), str):
+        data["to"] = [data["to"]]
+    if "image" in data:
+        data["image"] = image_from_spec(data["image"], what)
+    return data
+
+
+def image_from_spec(spec: Any, what: str = "image") -> bytes:
+    """A generated PNG from "WxH" or {width, height, seed} (seed defaults to 0)."""
+    if isinstance(spec, str):
+        w, sep, h = spec.lower().partition("x")
+        if not (sep and w.strip().isdigit() and h.strip().isdigit()):
+            raise ScenarioError(f"{what}: image {spec!r} is not WIDTHxHEIGHT, e.g. '48x32'")
+        spec = {"width": int(w), "height": int(h)}
+    if not isinstance(spec, dict):
+        raise ScenarioError(f"{what}: image is 'WxH' or {{width, height, seed}}")
+    unknown = set(spec) - {"width", "height", "seed"}
+    if unknown:
+        raise ScenarioError(f"{what}: unknown image keys {sorted(unknown)} (known: height, seed, width)")
+    width, height, seed = spec.get("width", 32), spec.get("height", 24), spec.get("seed", 0)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (width, height, seed)):
+        raise ScenarioError(f"{what}: image width, height and seed are integers")
+    if not (1 <= width <= MAX_IMAGE_SIDE and 1 <= height <= MAX_IMAGE_SIDE):
+        raise ScenarioError(f"{what}: image sides 1 to {MAX_IMAGE_SIDE} pixels, not {width}x{height}")
+    return png_image(width, height, seed)
 
 
 @dataclass(frozen=True)
@@ -358,11 +462,12 @@ def load_demo_scenario() -> Scenario:
 
 
 def quick_scenario(*, liid: str, sip_uri: str | None = None, e164: str | None = None, ip: str | None = None,
-                   calls: int = 0, sms: int = 0, ip_sessions: int = 0, web_visitors: int = 0,
+                   calls: int = 0, sms: int = 0, mms: int = 0, ip_sessions: int = 0, web_visitors: int = 0,
                    duration: float = 8.0, start: datetime | None = None, seed: int = 1,
                    carrier: Carrier | None = None) -> Scenario:
     """A scenario for one target from counts (the `calea sim --liid ... --calls 3` form):
-    calls alternate in/out and cycle through the outcomes, SMS alternate direction."""
+    calls alternate in/out and cycle through the outcomes, SMS and MMS alternate direction
+    (an MMS to the target first), each MMS with its own generated picture."""
     if e164 is None and sip_uri is not None and sip_uri[4:5] == "+":
         e164 = sip_uri[4:].split("@", 1)[0]
     target = Target(liid, sip_uri=sip_uri, e164=e164, ip=ip)
@@ -376,6 +481,14 @@ def quick_scenario(*, liid: str, sip_uri: str | None = None, e164: str | None = 
     for i in range(sms):
         events.append(Sms(liid, at, "in" if i % 2 == 0 else "out", peers[i % 3], f"Message {i + 1} from the simulator."))
         at += 2.0
+    if mms and e164 is None:
+        raise ScenarioError("MMS need the target's number (--target-e164 or a sip:+<digits>@ URI)")
+    for i in range(mms):
+        peer, me = peers[i % 3], e164 or ""
+        sender, to = (peer, (me,)) if i % 2 == 0 else (me, (peer,))
+        events.append(Mms(liid, at, sender, to, f"Picture {i + 1}", f"MMS {i + 1} from the simulator.",
+                          png_image(32, 24, seed * 1000 + i)))
+        at += MMS_RETRIEVAL_DELAY + 2.0
     for _ in range(ip_sessions):
         events.append(IpSession(liid, at))
         at += 14.0
