@@ -18,6 +18,10 @@ from calea.config import Settings
 T0 = datetime(2026, 11, 27, 12, 0, 0, tzinfo=timezone.utc)
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
+# The OpenLI records: from ../shared/vectors when it sits beside the repository, else the copy
+# kept in tests/data/vectors (the same files; copied so a clone alone can run the suite).
+VECTORS_ROOT = SHARED / "vectors" if (SHARED / "vectors").is_dir() else REPO / "tests" / "data" / "vectors"
+OPENLI = VECTORS_ROOT / "openli-1.1.20-voip-ip"
 
 PG_URL = os.environ.get("CALEA_TEST_POSTGRES_URL", "")
 

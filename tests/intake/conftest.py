@@ -21,7 +21,7 @@ from calea.intake.pipeline import Intake
 from calea.services import authorities, carriers, cases, intercepts, users
 from calea.services.context import Actor
 
-VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "vectors" / "openli-1.1.20-voip-ip"
+from tests.conftest import OPENLI as VECTORS  # noqa: E402
 PDF = b"%PDF-1.4\n%calea test order\n%%EOF\n"
 
 

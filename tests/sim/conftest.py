@@ -17,7 +17,9 @@ from calea.sim.plan import Plan
 from calea.sim.scenario import Call, IpSession, Scenario, Sms, Target, WebVisits, load_demo_scenario
 
 START = datetime(2026, 1, 5, 9, 0, 0, tzinfo=timezone.utc)
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+from tests.conftest import VECTORS_ROOT  # noqa: E402
+
+SHARED = VECTORS_ROOT.parent  # has vectors/ below it
 VOIP = Target("LI-VOIP-1", sip_uri="sip:+12125550100@example.net", e164="+12125550100", imsi="310410123456789")
 IPT = Target("LI-IP-1", ip="198.51.100.77", username="target1")
 WEB = Target("LI-WEB-1", ip="203.0.113.80")

@@ -16,7 +16,7 @@ import pytest
 from calea.handover.framing import NEED_DATA, RecordSplitter
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-OPENLI_VECTORS = REPO_ROOT.parent / "shared" / "vectors" / "openli-1.1.20-voip-ip"
+from tests.conftest import OPENLI as OPENLI_VECTORS  # noqa: E402
 
 _LISTING = re.compile(
     r"^\s*(?P<index>\d+) off=(?P<offset>\d+)\s+len=(?P<length>\d+)\s+liid=(?P<liid>\S+)\s+"
