@@ -147,6 +147,9 @@ def _demo_account(svc) -> None:  # type: ignore[no-untyped-def]
         creds.chmod(0o600)
     typer.echo("=" * 64)
     typer.echo(f"  demo TARU account   username: {data['username']}   password: {data['password']}")
+    from calea.demo import DEMO_PASSWORD
+
+    typer.echo(f"  also (demo only): sgt.rivera (supervisor), det.chen (investigator)   password: {DEMO_PASSWORD}")
     typer.echo("=" * 64)
 
 
