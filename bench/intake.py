@@ -135,7 +135,7 @@ def run(kind: str, n: int, repeat: int, database_url: str | None, batch: int) ->
     clock = FakeClock(T0 + timedelta(hours=2))
     svc = build_services(settings, clock)
     setup_intercepts(svc, 16)
-    intake = Intake(svc, batch_size=batch, max_delay=0.2, queue_size=8 * batch)
+    intake = Intake(svc, batch_size=batch, max_delay=0.05, queue_size=4 * batch)
     intake.writer.checkpoint_every = 100_000
     loop = asyncio.new_event_loop()
     th = threading.Thread(target=loop.run_forever, daemon=True)
@@ -178,7 +178,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cc", type=int, default=200_000, help="CC PDUs (RTP, 200-byte packets)")
     ap.add_argument("--iri", type=int, default=50_000, help="IRI PDUs (SIP, full decode)")
-    ap.add_argument("--batch", type=int, default=5000)
+    ap.add_argument("--batch", type=int, default=20_000, help="CC records per batch (an IRI record weighs 4)")
     ap.add_argument("--duration", type=float, default=0, help="sustain the CC feed about this many seconds (RSS)")
     ap.add_argument("--database-url", default=None, help="e.g. postgresql+psycopg://postgres@127.0.0.1/test (empty schema!)")
     args = ap.parse_args()
