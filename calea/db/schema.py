@@ -49,6 +49,7 @@ users = Table(
     Column("password_hash", String(255), nullable=False),
     Column("totp_secret", String(64)),
     Column("totp_enrolled_at", UTCDateTime()),
+    Column("totp_last_step", BigInteger),  # C4: a TOTP code is accepted once
     Column("failed_logins", Integer, nullable=False, server_default="0"),
     Column("locked_until", UTCDateTime()),
     Column("active", Boolean, nullable=False, server_default="1"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 
 import pyotp
@@ -50,11 +51,26 @@ def totp_qr_svg(uri: str) -> str:
     return segno.make(uri, error="m").svg_inline(scale=4)
 
 
-def verify_totp(secret: str, code: str, at: datetime) -> bool:
+def totp_step(secret: str, code: str, at: datetime) -> int | None:
+    """The 30-second time step the code belongs to (±1 step for clock drift), or None."""
     code = (code or "").strip().replace(" ", "")
     if not code.isdigit() or len(code) != 6:
-        return False
-    return pyotp.TOTP(secret).verify(code, for_time=at, valid_window=1)
+        return None
+    totp = pyotp.TOTP(secret)
+    now_step = totp.timecode(at)
+    for step in (now_step, now_step - 1, now_step + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def verify_totp(secret: str, code: str, at: datetime, last_step: int | None = None) -> int | None:
+    """C4: the code's time step when it is valid and newer than the last one used (a code is
+    never accepted twice), else None."""
+    step = totp_step(secret, code, at)
+    if step is None or (last_step is not None and step <= last_step):
+        return None
+    return step
 
 
 def totp_now(secret: str, at: datetime) -> str:

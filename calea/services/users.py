@@ -118,10 +118,12 @@ def login(svc: Services, *, username: str, password: str, ip: str, user_agent: s
                 )
             mfa_ok = not need.mfa_required
             if need.mfa_required and totp:
-                if passwords.verify_totp(row["totp_secret"], totp, now):
+                step = passwords.verify_totp(row["totp_secret"], totp, now, row["totp_last_step"])
+                if step is not None:
                     mfa_ok = True
+                    conn.execute(update(users).where(users.c.id == row["id"]).values(totp_last_step=step))
                 else:
-                    failure = NotAuthenticated("wrong second-factor code")
+                    failure = NotAuthenticated("wrong or already used second-factor code")
         if failure is not None:
             _count_failure(conn, svc, row)
         else:
@@ -157,15 +159,17 @@ def verify_second_factor(svc: Services, token: str, code: str) -> None:
         row = get_user(conn, sess["user_id"])
         if row["totp_secret"] is None or row["totp_enrolled_at"] is None:
             raise Conflict("no second factor is enrolled", rule="C4")
-        ok = passwords.verify_totp(row["totp_secret"], code, now)
+        step = passwords.verify_totp(row["totp_secret"], code, now, row["totp_last_step"])
+        ok = step is not None
         if ok:
             conn.execute(update(sessions).where(sessions.c.token_hash == sess["token_hash"]).values(mfa_ok=True, last_seen_at=now))
+            conn.execute(update(users).where(users.c.id == row["id"]).values(totp_last_step=step))
         else:
             _count_failure(conn, svc, row)
             if int(row["failed_logins"]) + 1 >= svc.settings.lockout_threshold:
                 conn.execute(delete(sessions).where(sessions.c.user_id == row["id"]))
     if not ok:
-        raise NotAuthenticated("wrong second-factor code")
+        raise NotAuthenticated("wrong or already used second-factor code")
 
 
 def start_enrolment(svc: Services, actor: Actor) -> dict[str, str]:
@@ -189,9 +193,10 @@ def confirm_enrolment(svc: Services, actor: Actor, code: str) -> None:
             raise Conflict("start enrolment first", rule="C4")
         if row["totp_enrolled_at"] is not None:
             raise Conflict("a second factor is already enrolled", rule="C4")
-        if not passwords.verify_totp(row["totp_secret"], code, now):
+        step = passwords.verify_totp(row["totp_secret"], code, now)
+        if step is None:
             raise InvalidInput("the code does not match; check the device's clock and try again", field="code", rule="C4")
-        conn.execute(update(users).where(users.c.id == actor.user_id).values(totp_enrolled_at=now))
+        conn.execute(update(users).where(users.c.id == actor.user_id).values(totp_enrolled_at=now, totp_last_step=step))
         if actor.session_id:
             conn.execute(update(sessions).where(sessions.c.token_hash == actor.session_id).values(mfa_ok=True))
         svc.audit(conn, actor, "mfa.enrol.confirm", object_type="user", object_id=actor.user_id)

@@ -130,8 +130,16 @@ def test_c4_second_factor_enrolment_and_remote_access(world: World) -> None:
     assert r.status_code == 200 and r.json()["mfa_required"] and not r.json()["mfa_ok"]
     assert remote.get("/api/v1/cases").status_code == 401  # nothing before the second factor
     assert remote.post("/api/v1/auth/mfa", json={"code": "123456"}).status_code == 401
-    assert remote.post("/api/v1/auth/mfa", json={"code": totp_now(enrol["secret"], world.clock.now())}).status_code == 200
+    used = totp_now(enrol["secret"], world.clock.now())
+    replay = remote.post("/api/v1/auth/mfa", json={"code": used})  # the code that confirmed enrolment
+    assert replay.status_code == 401 and "already used" in replay.json()["message"]
+    world.clock.advance(timedelta(seconds=30))
+    fresh = totp_now(enrol["secret"], world.clock.now())
+    assert remote.post("/api/v1/auth/mfa", json={"code": fresh}).status_code == 200
     assert remote.get("/api/v1/cases").status_code == 200
+    other = world.client(ip="203.0.113.98")  # the same code again, on another session: refused (C4)
+    other.post("/api/v1/auth/login", json={"username": u["username"], "password": PASSWORD})
+    assert other.post("/api/v1/auth/mfa", json={"code": fresh}).status_code == 401
 
 
 def test_c4_remote_without_enrolled_factor_refused(world: World) -> None:

@@ -113,6 +113,7 @@ def test_second_factor_enrolment_and_sign_in_through_the_forms(world: World) -> 
     r = again.get("/cases", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/mfa"  # no page before the second factor
     assert post(again, "/mfa", {"code": not_the_code(fresh, world)}).status_code == 401
+    world.clock.advance(timedelta(seconds=30))  # the enrolment code is never accepted again (C4)
     r = post(again, "/mfa", {"code": passwords.totp_now(fresh, world.clock.now())})
     assert r.status_code == 303
     assert again.get("/cases").status_code == 200
