@@ -134,12 +134,12 @@ def _demo_account(svc) -> None:  # type: ignore[no-untyped-def]
     else:
         password = "Demo-" + secrets.token_urlsafe(9) + "7a"
         if exists:
-            from calea.db.schema import users as u
-            from calea.services.passwords import hash_password
             from sqlalchemy import update
 
+            from calea.services.passwords import hash_password
+
             with svc.db.write() as conn:
-                conn.execute(update(u).where(u.c.username == "taru.demo").values(password_hash=hash_password(password)))
+                conn.execute(update(users_t).where(users_t.c.username == "taru.demo").values(password_hash=hash_password(password)))
         else:
             users.create_user(svc, None, username="taru.demo", password=password, role="taru", unit="Technical Assistance Response Unit", display_name="Demo TARU operator")
         data = {"username": "taru.demo", "password": password}

@@ -9,21 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from calea.handover.etsi102232 import decode, read_header
-from calea.handover.model import Channel, ContentKind, ContentPart, Delivery, RecordKind
+from calea.handover.etsi102232 import decode
+from calea.handover.model import Channel, Delivery
 
 Decoder = Callable[[bytes, Channel], list[Delivery]]
 
 
 def _etsi(record: bytes, channel: Channel) -> list[Delivery]:
-    header = read_header(record)
-    if header.kind is RecordKind.CC:
-        # Hot path: CC is stored byte-exact and decoded later by the sessions; the gate
-        # needs only the header (A6: all of it is content).
-        return [Delivery(format="etsi-102232", channel=channel, kind=RecordKind.CC, liid=header.liid,
-                         intercepted_at=header.timestamp, raw=record,
-                         cin=None if header.cin is None else str(header.cin), sequence=header.sequence,
-                         content=(ContentPart(ContentKind.AUDIO if channel is Channel.HI3 else ContentKind.IP_PAYLOAD, b""),))]
     return [decode(record, channel)]
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from pathlib import Path
 from typing import Any
 
@@ -109,5 +108,3 @@ class IntakeManager:
             "queue": self.intake.queued(),
         }
 
-
-__all__ = ["IntakeManager", "ssl"]

@@ -230,7 +230,6 @@ class Intake:
         touched: set[tuple[str, str, str]] = set()
         c = self.stats.counters
         c.received += len(batch)
-        streams = self.stats.streams
         for rec in batch:
             if rec.delivery is None and rec.format == "etsi-102232":
                 try:
@@ -241,15 +240,8 @@ class Intake:
                 if header.kind is RecordKind.CC:
                     # Hot path: CC is kept byte-exact; the gate needs only the header (A6: it is all content).
                     cin = "" if header.cin is None else str(header.cin)
-                    key = (header.liid, cin, rec.channel.value)
-                    state = streams.get(key)
-                    if state is None:
-                        state = streams[key] = StreamState()
-                    touched.add(key)
-                    if not state.observe(header.sequence):
-                        c.duplicates += 1
-                        continue
-                    self._judge_cc(header, cin, rec, now, items, refused)
+                    if self._new((header.liid, cin, rec.channel.value), header.sequence, touched):
+                        self._judge_cc(header, cin, rec, now, items, refused)
                     continue
             try:
                 deliveries = [rec.delivery] if rec.delivery is not None else FORMATS[rec.format].decode(rec.record, rec.channel)
@@ -264,13 +256,7 @@ class Intake:
                 if d.sequence is not None:
                     # integrity-check PDUs number on their own (TS 102 232-1 TRI payloads)
                     channel = rec.channel.value + ("-ic" if d.kind is RecordKind.INTEGRITY_CHECK else "")
-                    key = (d.liid, d.cin or "", channel)
-                    state = self.stats.streams.get(key)
-                    if state is None:
-                        state = self.stats.streams[key] = StreamState()
-                    touched.add(key)
-                    if not state.observe(d.sequence):
-                        c.duplicates += 1
+                    if not self._new((d.liid, d.cin or "", channel), d.sequence, touched):
                         continue
                 self._judge(d, rec, now, items, refused)
         result = self.writer.write(items, refused, bad)
@@ -332,6 +318,18 @@ class Intake:
                 self.ccc_map.pop(key, None)
             else:
                 self.ccc_map[key] = d.liid
+
+    def _new(self, key: tuple[str, str, str], seq: int, touched: set[tuple[str, str, str]]) -> bool:
+        """Whether the record with this sequence number is new on its stream (a resend after a
+        reconnect is a duplicate: counted, not stored)."""
+        state = self.stats.streams.get(key)
+        if state is None:
+            state = self.stats.streams[key] = StreamState()
+        touched.add(key)
+        if state.observe(seq):
+            return True
+        self.stats.counters.duplicates += 1
+        return False
 
     def _judge_cc(self, h: Any, cin: str, rec: Received, now: datetime, items: list[StoreItem], refused: list[Refusal]) -> None:
         at = h.timestamp

@@ -35,6 +35,16 @@ def has_active_grant(conn: Connection, svc: Services, user_id: str, case_id: str
     return any(grant_from(r).active(now) for r in rows)
 
 
+def may_see_record(conn: Connection, svc: Services, actor: Actor, case: Case) -> bool:
+    """C2, B6: who sees a case's legal record (see `check_case_access`)."""
+    return (
+        actor.role in GRANT_FREE_READERS
+        or actor.user_id == case.opened_by
+        or (actor.role is Role.SUPERVISOR and actor.unit == case.unit)
+        or (has_perm(actor.role, Perm.READ_CASE) and has_active_grant(conn, svc, actor.user_id, case.id))
+    )
+
+
 def check_case_access(conn: Connection, svc: Services, actor: Actor, case_id: str, level: Level = Level.RECORD,
                       *, purpose: str | None = None) -> Case:
     """C2: a user sees a case only through a grant from taru.
@@ -47,11 +57,7 @@ def check_case_access(conn: Connection, svc: Services, actor: Actor, case_id: st
     if actor.scopes is not None and SCOPE_FOR[level] not in actor.scopes:
         raise AccessDenied(f"the API token lacks the scope {SCOPE_FOR[level]}", rule="C1")
     if level is Level.RECORD:
-        if actor.role in GRANT_FREE_READERS or actor.user_id == case.opened_by:
-            return case
-        if actor.role is Role.SUPERVISOR and actor.unit == case.unit:
-            return case
-        if has_perm(actor.role, Perm.READ_CASE) and has_active_grant(conn, svc, actor.user_id, case_id):
+        if may_see_record(conn, svc, actor, case):
             return case
         raise AccessDenied("no active grant for this case", rule="C2")
     if not has_perm(actor.role, Perm.READ_CONTENT) or not has_active_grant(conn, svc, actor.user_id, case_id):

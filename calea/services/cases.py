@@ -9,10 +9,10 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from calea.db.schema import cases, documents, users
-from calea.domain.access import Perm, Role, require
+from calea.domain.access import Perm, require
 from calea.domain.cases import Case, validate_case_approval, validate_case_opening
-from calea.errors import AccessDenied, Conflict, InvalidInput, NotFound, RuleViolation
-from calea.services.access import Level, check_case_access
+from calea.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from calea.services.access import check_case_access, may_see_record
 from calea.services.context import Actor, Services
 from calea.services.rows import case_from
 
@@ -78,21 +78,10 @@ def get_case(svc: Services, actor: Actor, case_id: str) -> dict[str, Any]:
 
 
 def list_cases(svc: Services, actor: Actor) -> list[dict[str, Any]]:
-    """The cases the actor may see (C2): every case for taru/auditor, else opened, unit or granted."""
-    from calea.services.access import has_active_grant
-
-    out = []
+    """The cases the actor may see (C2): the same rule as every case endpoint."""
     with svc.db.read() as conn:
-        for row in conn.execute(select(cases).order_by(cases.c.opened_at.desc())).mappings():
-            c = case_from(row)
-            if (
-                actor.role in (Role.TARU, Role.AUDITOR)
-                or c.opened_by == actor.user_id
-                or (actor.role is Role.SUPERVISOR and c.unit == actor.unit)
-                or has_active_grant(conn, svc, actor.user_id, c.id)
-            ):
-                out.append(case_dict(c))
-    return out
+        rows = conn.execute(select(cases).order_by(cases.c.opened_at.desc())).mappings().all()
+        return [case_dict(c) for c in map(case_from, rows) if may_see_record(conn, svc, actor, c)]
 
 
 def sniff_media_type(data: bytes) -> str:
@@ -158,5 +147,3 @@ def username_of(conn: Connection, user_id: str | None) -> str | None:
         return None
     return conn.execute(select(users.c.username).where(users.c.id == user_id)).scalar()
 
-
-__all__ = ["AccessDenied", "Level"]

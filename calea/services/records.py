@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from calea.db.schema import cc_chunks, iri_records, malformed, refusals, streams, tree_heads
 from calea.domain.access import Perm, Role, require
-from calea.errors import AccessDenied, InvalidInput, NotFound
+from calea.errors import AccessDenied, InvalidInput
 from calea.services.access import Level, check_case_access
 from calea.services.context import Actor, Services
 from calea.store.merkle import FileTileStore, MerkleLog, MerkleError
@@ -58,11 +58,16 @@ def log_state(svc: Services, actor: Actor, case_id: str) -> dict[str, Any]:
             "tree_heads": [{"size": h["size"], "root": h["root"], "signed_at": h["signed_at"], "checkpoint": h["checkpoint"]} for h in heads]}
 
 
-def inclusion(svc: Services, actor: Actor, case_id: str, index: int, size: int | None) -> dict[str, Any]:
-    """RFC 9162 inclusion proof of leaf `index` in the tree of `size` leaves."""
+def _readable_log(svc: Services, actor: Actor, case_id: str) -> MerkleLog:
+    """The case's log, for a caller who may see the case's record (C2)."""
     with svc.db.read() as conn:
         check_case_access(conn, svc, actor, case_id)
-    lg = _log(svc, case_id)
+    return _log(svc, case_id)
+
+
+def inclusion(svc: Services, actor: Actor, case_id: str, index: int, size: int | None) -> dict[str, Any]:
+    """RFC 9162 inclusion proof of leaf `index` in the tree of `size` leaves."""
+    lg = _readable_log(svc, actor, case_id)
     size = size or lg.size
     try:
         proof = lg.inclusion_proof(index, size)
@@ -74,9 +79,7 @@ def inclusion(svc: Services, actor: Actor, case_id: str, index: int, size: int |
 
 def consistency(svc: Services, actor: Actor, case_id: str, first: int, second: int | None) -> dict[str, Any]:
     """RFC 9162 consistency proof between two tree sizes."""
-    with svc.db.read() as conn:
-        check_case_access(conn, svc, actor, case_id)
-    lg = _log(svc, case_id)
+    lg = _readable_log(svc, actor, case_id)
     second = second or lg.size
     try:
         proof = lg.consistency_proof(first, second)
@@ -99,5 +102,3 @@ def intake_view(svc: Services, actor: Actor, limit: int = 100) -> dict[str, Any]
         "malformed": [dict(r) for r in bad],
     }
 
-
-__all__ = ["NotFound"]

@@ -101,13 +101,14 @@ def _record_request(request: Request, status: int) -> None:
         detail = f"{err.code}: {err.message}" + (f" [rule {err.rule}]" if err.rule else "")
     audit_user = getattr(request.state, "audit_user", None)
     purpose = request.headers.get("x-calea-purpose") or request.query_params.get("purpose")
+    object_type, object_id = _object(params)
     event = audit_log.AuditEvent(
         at=svc.now(), action=f"api {request.method} {_route_template(request)}",
         outcome=outcome, status=status, method=request.method, path=request.url.path[:500], ip=client_ip(request),
         user_id=actor.user_id if actor else (audit_user or {}).get("id"),
         username=actor.username if actor else (audit_user or {}).get("username"),
         role=actor.role.value if actor else (audit_user or {}).get("role"),
-        case_id=params.get("case_id"), object_type=_object_type(params), object_id=_object_id(params),
+        case_id=params.get("case_id"), object_type=object_type, object_id=object_id,
         purpose=purpose[:500] if purpose else None, detail=detail,
     )
     try:
@@ -124,15 +125,13 @@ def _route_template(request: Request) -> str:
     return template if template.startswith("/api/") else "/api/v1" + template
 
 
-def _object_type(params: dict[str, str]) -> str | None:
-    for key in ("intercept_id", "authority_id", "document_id", "declaration_id", "grant_id", "user_id", "carrier_id", "alert_id", "case_id"):
-        if key in params:
-            return key[:-3]
-    return None
+_OBJECT_KEYS = ("intercept_id", "authority_id", "document_id", "declaration_id", "grant_id", "user_id",
+                "carrier_id", "alert_id", "case_id")
 
 
-def _object_id(params: dict[str, str]) -> str | None:
-    for key in ("intercept_id", "authority_id", "document_id", "declaration_id", "grant_id", "user_id", "carrier_id", "alert_id", "case_id"):
+def _object(params: dict[str, str]) -> tuple[str | None, str | None]:
+    """(object type, object id) of a request: its most specific path parameter."""
+    for key in _OBJECT_KEYS:
         if key in params:
-            return params[key]
-    return None
+            return key[:-3], params[key]
+    return None, None
