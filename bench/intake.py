@@ -156,6 +156,7 @@ def run(kind: str, n: int, repeat: int, database_url: str | None, batch: int) ->
     else:
         p = mp.Process(target=sender, args=(port, data, 1))
     start = time.perf_counter()
+    cpu0 = time.process_time()
     p.start()
     p.join()
     total = n * repeat
@@ -163,13 +164,14 @@ def run(kind: str, n: int, repeat: int, database_url: str | None, batch: int) ->
         time.sleep(0.01)
     intake.wait_idle(600)
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu0  # this process only (the sender is another one)
     c = intake.stats.counters
     loop.call_soon_threadsafe(loop.stop)
     th.join(5)
     intake.stop()
     svc.db.dispose()
     fl = floor(data)
-    return {"pdus": total, "stored": c.stored, "duplicates": c.duplicates, "seconds": elapsed, "rate": total / elapsed,
+    return {"pdus": total, "stored": c.stored, "duplicates": c.duplicates, "seconds": elapsed, "rate": total / elapsed, "cpu_rate": total / cpu,
             "floor_rate": n / fl, "bytes": len(data) * repeat,
             "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -182,13 +184,13 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=0, help="sustain the CC feed about this many seconds (RSS)")
     ap.add_argument("--database-url", default=None, help="e.g. postgresql+psycopg://postgres@127.0.0.1/test (empty schema!)")
     args = ap.parse_args()
-    print(f"{'mix':<6} {'PDUs':>10} {'seconds':>8} {'PDUs/s':>10} {'floor PDUs/s':>13} {'peak RSS MB':>12}")
+    print(f"{'mix':<6} {'PDUs':>10} {'seconds':>8} {'PDUs/s':>10} {'PDUs/CPU-s':>11} {'floor PDUs/s':>13} {'peak RSS MB':>12}")
     mixes = [("cc", args.cc, 1), ("iri", args.iri, 1)]
     if args.duration:
         mixes = [("cc", args.cc, max(2, int(args.duration * 45_000 / args.cc)))]
     for kind, n, repeat in mixes:
         r = run(kind, n, repeat, args.database_url, args.batch)
-        print(f"{kind:<6} {r['pdus']:>10,} {r['seconds']:>8.1f} {r['rate']:>10,.0f} {r['floor_rate']:>13,.0f} {r['rss_mb']:>12.0f}"
+        print(f"{kind:<6} {r['pdus']:>10,} {r['seconds']:>8.1f} {r['rate']:>10,.0f} {r['cpu_rate']:>11,.0f} {r['floor_rate']:>13,.0f} {r['rss_mb']:>12.0f}"
               f"   (stored {r['stored']:,}, duplicates {r['duplicates']:,})")
 
 

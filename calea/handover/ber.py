@@ -393,6 +393,11 @@ def to_epoch_us(stamp: datetime) -> int:
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def from_epoch_us(micros: int) -> datetime:
+def py_from_epoch_us(micros: int) -> datetime:
     """Aware UTC datetime of microseconds since the Unix epoch."""
     return _EPOCH + timedelta(microseconds=micros)
+
+
+from calea.handover.native import speedups as _speedups  # noqa: E402
+
+from_epoch_us = py_from_epoch_us if _speedups is None else _speedups.utc_from_us

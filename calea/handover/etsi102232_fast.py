@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import struct
 
+from calea.handover import native as _native
 from calea.handover.ber import read_tlv
 from calea.handover.errors import MalformedRecord
 from calea.handover.etsi102232_types import MICROSECOND_TIMESTAMP, PSHeader
@@ -221,3 +222,11 @@ def fast_scan(rec: bytes) -> tuple[PSHeader, int, int] | None:  # noqa: C901
          MICROSECOND_TIMESTAMP, qualifier),
     )
     return header, pstart, n
+
+
+py_fast_scan = fast_scan  # the reference
+if _native.speedups is not None:  # the same function in C (calea/handover/_speedups.c)
+    _native.speedups.configure(_prefixes, parse_prefix, PSHeader, _CC, _IRI, _OTHER, RecordKind.KEEPALIVE,
+                               RecordKind.KEEPALIVE_RESPONSE, RecordKind.INTEGRITY_CHECK, MICROSECOND_TIMESTAMP,
+                               PREFIX_CACHE_SIZE)
+    fast_scan = _native.speedups.fast_scan  # noqa: F811

@@ -30,6 +30,9 @@ from typing import Literal
 
 from calea.handover.ber import DEFAULT_MAX_RECORD_SIZE, MAX_LENGTH_OCTETS, MAX_TAG_OCTETS
 from calea.handover.errors import CodecUsageError, MalformedRecord
+from calea.handover.native import speedups as _speedups
+
+_split = None if _speedups is None else _speedups.split
 
 
 class Sentinel(enum.Enum):
@@ -102,6 +105,7 @@ class RecordSplitter:
         self.max_record_size = max_record_size
         self.max_buffer_size = max_buffer_size or 8 * max_record_size
         self._outer_tags = outer_tags
+        self._tag_octets = None if outer_tags is None else bytes(t for t in sorted(outer_tags) if t < 0x100)
         self._buf = bytearray()
         self._pos = 0  # offset of the next unread byte in _buf
         self._base = 0  # stream offset of _buf[0]
@@ -200,6 +204,19 @@ class RecordSplitter:
         self._need = 0
         self.records += 1
         return record
+
+    def whole_records(self) -> list[bytes]:
+        """Every whole record buffered now, at once, up to the first one whose outer header
+        is not of the usual shape (one-octet tag, length in at most two octets) -- what as
+        many `next_record` calls would return, in C (`calea.handover._speedups`); [] without
+        it.  Call `next_record` after it for the rest (and for errors)."""
+        if _split is None or self._error is not None or len(self._buf) - self._pos < max(self._need, 2):
+            return []
+        records, self._pos = _split(self._buf, self._pos, self.max_record_size, self._tag_octets)
+        if records:
+            self._need = 0
+            self.records += len(records)
+        return records
 
     def _starved(self, avail: int) -> Literal[Sentinel.NEED_DATA, Sentinel.EOF]:
         if not self._eof:

@@ -23,6 +23,8 @@ from calea.intake.pipeline import Intake, Received
 from calea.store.items import Malformed
 
 log = logging.getLogger("calea.intake.listener")
+_KEEPALIVE_ENDS = (b"\x83\x00", b"\x84\x00")
+_new = tuple.__new__
 
 
 @dataclass
@@ -102,14 +104,22 @@ class IntakeProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         assert self.info is not None and self.transport is not None
-        self.info.bytes += len(data)
-        self.splitter.receive_data(data)
+        info, splitter = self.info, self.splitter
+        info.bytes += len(data)
+        splitter.receive_data(data)
         now = self.intake.svc.now()
         parcel: list[Received] = []
         etsi = self.spec.format == "etsi-102232"
+        meta = (self.spec.channel, self.spec.format, info.peer, now, None)
         while True:
+            # the usual records at once (C when built), then one at a time for the rest
+            for record in splitter.whole_records():
+                # keep-alive (-response) PDUs end with the NULL of tRIPayload [3] / [4]
+                if etsi and record[-2:] in _KEEPALIVE_ENDS and self._keepalive(record):
+                    continue
+                parcel.append(_new(Received, (record, *meta)))
             try:
-                record = self.splitter.next_record()
+                record = splitter.next_record()
             except MalformedRecord as exc:
                 self._offer(parcel)
                 self._broken(exc, now)
@@ -117,11 +127,10 @@ class IntakeProtocol(asyncio.Protocol):
             if record is NEED_DATA or not isinstance(record, (bytes, bytearray)):
                 break
             record = bytes(record)
-            self.info.records += 1
-            # keep-alive (-response) PDUs end with the NULL of tRIPayload [3] / [4]
-            if etsi and record[-2:] in (b"\x83\x00", b"\x84\x00") and self._keepalive(record):
+            if etsi and record[-2:] in _KEEPALIVE_ENDS and self._keepalive(record):
                 continue
-            parcel.append(Received(record, self.spec.channel, self.spec.format, self.info.peer, now))
+            parcel.append(_new(Received, (record, *meta)))
+        info.records = splitter.records
         self._offer(parcel)
 
     def _offer(self, parcel: list[Received]) -> None:

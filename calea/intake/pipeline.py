@@ -16,21 +16,23 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
 from calea.db.schema import authorities, intercepts, streams
 from calea.gate.decide import CachedGate
 from calea.gate.snapshot import GateSnapshot
+from calea.handover.ber import from_epoch_us
 from calea.handover.errors import MalformedRecord
 from calea.handover.etsi102232 import read_header
+from calea.handover.etsi102232_fast import fast_scan
 from calea.handover.model import Channel, Delivery, RecordKind
 from calea.handover.registry import FORMATS
 from calea.services.context import Services
 from calea.services.rows import authority_from, intercept_from
 from calea.sessions.ccpackets import header_item
-from calea.store.items import Malformed, Refusal, StoreItem
+from calea.store.items import NO_FIELDS, Malformed, Refusal, StoreItem
 from calea.store.streams import StreamState
 from calea.store.writer import BatchResult, StoreWriter
 
@@ -39,8 +41,9 @@ log = logging.getLogger("calea.intake")
 ALERT_EVERY = timedelta(minutes=1)  # at most one unauthorized-delivery alert per LIID and rule a minute
 
 
-@dataclass(slots=True)
-class Received:
+class Received(NamedTuple):
+    """One record as received (a NamedTuple: one per record, and cheap to build)."""
+
     record: bytes
     channel: Channel
     format: str
@@ -230,18 +233,46 @@ class Intake:
         touched: set[tuple[str, str, str]] = set()
         c = self.stats.counters
         c.received += len(batch)
+        streams = self.stats.streams
+        cc = RecordKind.CC
+        gate = self.gate
+        keep = items.append
+        last_channel, chv = None, ""
         for rec in batch:
+            if rec.channel is not last_channel:  # (an enum's .value is a property: once per run of records)
+                last_channel, chv = rec.channel, rec.channel.value
             if rec.delivery is None and rec.format == "etsi-102232":
-                try:
-                    header = read_header(rec.record)
-                except MalformedRecord as exc:
-                    bad.append(Malformed(now, rec.peer, rec.channel.value, rec.format, exc.reason, str(exc), rec.record))
-                    continue
-                if header.kind is RecordKind.CC:
+                found = fast_scan(rec.record)  # None: not the usual layout, the exact reader decides
+                if found is not None:
+                    header = found[0]
+                else:
+                    try:
+                        header = read_header(rec.record)
+                    except MalformedRecord as exc:
+                        bad.append(Malformed(now, rec.peer, rec.channel.value, rec.format, exc.reason, str(exc), rec.record))
+                        continue
+                if header.kind is cc:
                     # Hot path: CC is kept byte-exact; the gate needs only the header (A6: it is all content).
                     cin = "" if header.cin is None else str(header.cin)
-                    if self._new((header.liid, cin, rec.channel.value), header.sequence, touched):
-                        self._judge_cc(header, cin, rec, now, items, refused)
+                    key = (header.liid, cin, chv)
+                    state = streams.get(key)
+                    if state is None:
+                        state = streams[key] = StreamState()
+                    touched.add(key)
+                    if not state.observe(header.sequence):
+                        c.duplicates += 1
+                        continue
+                    at = from_epoch_us(header.timestamp_us)
+                    res = gate(header.liid, at, True, now)
+                    dec, icpt = res.decision, res.intercept
+                    if icpt is None or dec.suppress_content or not dec.stored:
+                        self._judge_cc(header, cin, rec, at, res, now, items, refused)
+                        continue
+                    # stored as received; positional (keyword arguments and the fields factory would
+                    # cost more than the rest of this record's work)
+                    keep(StoreItem(icpt.case_id, icpt.id, header.liid, chv, "etsi-102232", "cc", cin or None,
+                                   header.sequence, at, rec.received_at, rec.record, dec.rule, dec.late, dec.quarantine,
+                                   None, NO_FIELDS, (), ()))
                     continue
             try:
                 deliveries = [rec.delivery] if rec.delivery is not None else FORMATS[rec.format].decode(rec.record, rec.channel)
@@ -331,26 +362,22 @@ class Intake:
         self.stats.counters.duplicates += 1
         return False
 
-    def _judge_cc(self, h: Any, cin: str, rec: Received, now: datetime, items: list[StoreItem], refused: list[Refusal]) -> None:
-        at = h.timestamp
-        res = self.gate(h.liid, at, True, now)
+    def _judge_cc(self, h: Any, cin: str, rec: Received, at: datetime, res: Any, now: datetime, items: list[StoreItem],
+                  refused: list[Refusal]) -> None:
+        """A CC record the gate refuses, or accepts with its content suppressed (PRTT, A6)."""
         dec = res.decision
         if not dec.stored or res.intercept is None:
             refused.append(Refusal(now, h.liid, rec.channel.value, "etsi-102232", cin or None, h.sequence, at, dec.rule, dec.reason, rec.peer))
             return
-        suppressed: tuple[str, ...] = ()
-        if dec.suppress_content:  # PRTT: count what kind of content was dropped (rare path: decode it)
-            try:
-                suppressed = tuple(sorted({p.kind.value for p in FORMATS["etsi-102232"].decode(rec.record, rec.channel)[0].content}))
-            except MalformedRecord:
-                suppressed = ("ip-payload",)
-        item = StoreItem(
-            case_id=res.intercept.case_id, intercept_id=res.intercept.id, liid=h.liid, channel=rec.channel.value,
-            format="etsi-102232", kind="cc", cin=cin or None, seq=h.sequence, intercepted_at=at, received_at=rec.received_at,
-            raw=None if suppressed else rec.record, rule=dec.rule, late=dec.late, quarantined=dec.quarantine,
-            suppressed=suppressed)
+        try:  # count what kind of content was dropped (rare path: decode it)
+            suppressed = tuple(sorted({p.kind.value for p in FORMATS["etsi-102232"].decode(rec.record, rec.channel)[0].content}))
+        except MalformedRecord:
+            suppressed = ("ip-payload",)
+        icpt = res.intercept
+        item = StoreItem(icpt.case_id, icpt.id, h.liid, rec.channel.value, "etsi-102232", "cc", cin or None, h.sequence,
+                         at, rec.received_at, None, dec.rule, dec.late, dec.quarantine, None, NO_FIELDS, (), suppressed)
         # A1/A6: under PRTT an IP packet leaves only its header facts (who talked to whom)
-        items.append(header_item(item, rec.record) if suppressed else item)
+        items.append(header_item(item, rec.record))
 
     def _judge(self, d: Delivery, rec: Received, now: datetime, items: list[StoreItem], refused: list[Refusal]) -> None:
         res = self.gate(d.liid, d.intercepted_at, d.has_content, now)

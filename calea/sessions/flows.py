@@ -6,6 +6,16 @@ way (bytes = the IP packets' own total lengths), which side the target is, and -
 where the payload was kept (rule A2) -- the DNS names queried and answered, the TLS SNI
 of a ClientHello and the HTTP Host of a request.
 
+SNI and Host are read from the client -> server byte stream reassembled by sequence number
+(`calea.sessions.tcpstream.StreamPrefix`: its first 16 KiB, out-of-order, retransmitted
+and overlapping segments placed, stopping at a gap): a ClientHello or a request head split
+over several segments is read whole.  A name is taken only once the bytes that hold it
+are complete (the whole TLS record; whole header lines), never from a cut-off piece.
+Once a flow has its name, or its first bytes show it is neither TLS nor HTTP, its bytes
+are let go.  A caller that meets a connection over several batches (the traffic indexer)
+passes one `StreamCache` to each batch's table so that a stream carries over; its size
+bounds the memory of all streams (1,024 streams of at most 16 KiB by default).
+
 Orientation (who is the client): the sender of a TCP SYN (without ACK); else the side
 of a TCP SYN+ACK's receiver; else the endpoint with the higher port (ephemeral ports are
 above service ports; equal ports: the first sender); ICMP echo: the requester.  Once a
@@ -17,13 +27,14 @@ ports, lengths, flags -- call-identifying information (A1) -- and never a payloa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from calea.sessions.appdata import dns_message, http_host, tls_sni
+from calea.sessions.appdata import _METHODS, dns_message, http_host, tls_sni
 from calea.sessions.ipparse import ACK, ICMP, ICMPV6, SYN, TCP, UDP, IpPacket
+from calea.sessions.tcpstream import LIMIT, StreamCache, StreamPrefix
 
 FlowKey = tuple[int, str, int | None, str, int | None]  # protocol, client, client port, server, server port
 _ECHO_REPLIES = {(ICMP, 0), (ICMPV6, 129)}  # the receiver of a reply asked
@@ -78,13 +89,97 @@ def orient(p: IpPacket) -> tuple[FlowKey, bool]:
     return fwd, True
 
 
-class FlowTable:
-    """Aggregates packets into flows; `add` for whole packets, `add_header` for header facts."""
+_HTTP_HEAD = 8192  # `http_host` reads this much of a request head
 
-    def __init__(self) -> None:
+
+@dataclass
+class ClientStream:
+    """The client -> server bytes of one TCP flow, kept until its name is read."""
+
+    client: tuple[str, int | None]  # the sender whose bytes these are
+    prefix: StreamPrefix
+    lines_seen: int = 0  # bytes of `prefix.data` already searched for line ends...
+    lines_from: int | None = None  # ...from this start (an earlier segment moves the start back)
+
+
+def streams(max_streams: int = 1024) -> StreamCache[Any, ClientStream | None]:
+    """A cache of client streams to share between the tables of successive batches (None
+    marks a flow whose name is settled)."""
+    return StreamCache(max_streams)
+
+
+def endpoints(protocol: int, a: str, a_port: int | None, b: str, b_port: int | None) -> tuple[Any, ...]:
+    """A conversation's protocol and two endpoints, the same whichever side is the client."""
+    return (protocol,) + tuple(sorted(((a, a_port), (b, b_port)), key=repr))
+
+
+def packet_endpoints(p: IpPacket) -> tuple[Any, ...]:
+    return endpoints(p.protocol, p.src, p.src_port, p.dst, p.dst_port)
+
+
+def _pair(f: Flow) -> tuple[Any, ...]:
+    return endpoints(f.protocol, f.client, f.client_port, f.server, f.server_port)
+
+
+def _tls_name(data: bytes) -> tuple[bool, str | None]:
+    """(settled, SNI) of a stream starting with a TLS record: settled once the whole
+    first record is there (or the window is)."""
+    if len(data) < 5:
+        return False, None
+    need = 5 + int.from_bytes(data[3:5], "big")
+    if len(data) < need:
+        return False, None
+    return True, tls_sni(data[:need])
+
+
+def _http_name(st: ClientStream, data: bytes) -> tuple[bool, str | None]:
+    """(settled, Host) of a stream starting with an HTTP method: read from whole header
+    lines only; settled when the Host is found, the head is complete or too long."""
+    if st.lines_from != st.prefix.start:
+        st.lines_seen, st.lines_from = 0, st.prefix.start
+    head_end = data.find(b"\r\n\r\n", max(0, st.lines_seen - 3))
+    last_line = data.rfind(b"\r\n")
+    if last_line < max(0, st.lines_seen - 1):
+        st.lines_seen = len(data)
+        return len(data) >= _HTTP_HEAD, None  # no new whole line
+    st.lines_seen = len(data)
+    usable = data[:head_end + 4] if head_end >= 0 else data[:last_line + 2]
+    host = http_host(usable)
+    return host is not None or head_end >= 0 or len(data) >= _HTTP_HEAD, host
+
+
+def _names(st: ClientStream) -> tuple[str, str | None, str | None]:
+    """(state, SNI, Host) from what the stream holds so far; state "wait" (more bytes may
+    tell), "done" (settled) or "other" (its first bytes are neither TLS nor HTTP)."""
+    data = st.prefix.data
+    full = st.prefix.full
+    if not data:
+        return "wait", None, None
+    if data[0] == 0x16:
+        settled, sni = _tls_name(data)
+        return ("done" if settled or full else "wait"), sni, None
+    if any(data.startswith(m) for m in _METHODS):
+        settled, host = _http_name(st, data)
+        return ("done" if settled or full else "wait"), None, host
+    if any(m.startswith(data) for m in _METHODS) and not full:
+        return "wait", None, None  # the start of a method: wait for more
+    return "other", None, None
+
+
+class FlowTable:
+    """Aggregates packets into flows; `add` for whole packets, `add_header` for header facts.
+
+    `streams` (see `streams()`) carries reassembly across tables; `scope` separates the
+    flows of different intercepts sharing it."""
+
+    def __init__(self, streams: StreamCache[Any, ClientStream | None] | None = None, scope: Hashable = None, *,
+                 stream_limit: int = LIMIT) -> None:
         self._flows: dict[FlowKey, Flow] = {}
         self.packets = 0
         self.skipped = 0  # fragments and packets without addresses
+        self._streams: StreamCache[Any, ClientStream | None] = streams if streams is not None else StreamCache(1024)
+        self._scope = scope
+        self._stream_limit = stream_limit
 
     def _flow(self, p: IpPacket, at: datetime) -> tuple[Flow, bool]:
         fwd: FlowKey = (p.protocol, p.src, p.src_port, p.dst, p.dst_port)
@@ -122,20 +217,48 @@ class FlowTable:
     def add(self, at: datetime, p: IpPacket, direction: str | None = None) -> Flow | None:
         """Count a whole packet and read the names its payload shows (kept content only, A2)."""
         flow = self.add_header(at, p, direction)
-        if flow is None or not p.payload:
-            return flow
-        up = p.src == flow.client and p.src_port == flow.client_port
-        if 53 in (p.src_port, p.dst_port):
+        if flow is None or p.payload is None:
+            return flow  # a header record (A6) or a fragment
+        if p.payload and 53 in (p.src_port, p.dst_port):
             facts = dns_message(p.payload[2:] if p.protocol == TCP else p.payload)
             if facts is not None:
                 flow.dns_queries.update(facts.questions)
                 flow.dns_answers.update(facts.answers)
-        elif p.protocol == TCP and up:
-            if flow.sni is None:
-                flow.sni = tls_sni(p.payload)
-            if flow.http_host is None:
-                flow.http_host = http_host(p.payload)
+        elif p.protocol == TCP:
+            self._tcp_names(flow, p)
         return flow
+
+    def _tcp_names(self, flow: Flow, p: IpPacket) -> None:
+        """Feed the client's bytes to the flow's stream; read SNI / Host once they are whole."""
+        if flow.sni is not None or flow.http_host is not None:
+            return
+        flags = p.tcp_flags or 0
+        opening = bool(flags & SYN) and not flags & ACK
+        if not p.payload and not opening:
+            return
+        up = p.src == flow.client and p.src_port == flow.client_port
+        if p.tcp_seq is None:  # a packet without its sequence number: this segment alone
+            if up and p.payload:
+                flow.sni, flow.http_host = tls_sni(p.payload), http_host(p.payload)
+            return
+        key = (self._scope, _pair(flow))
+        st = self._streams.get(key)
+        if st is None:
+            if key in self._streams or not up:
+                return  # settled earlier, or a server's bytes before the client's
+            st = ClientStream((p.src, p.src_port), StreamPrefix(self._stream_limit))
+            self._streams.put(key, st)
+        if (p.src, p.src_port) != st.client:
+            return
+        if opening:
+            st.prefix.syn(p.tcp_seq)
+        if not st.prefix.add(p.tcp_seq + 1 if opening else p.tcp_seq, p.payload):
+            return
+        state, flow.sni, flow.http_host = _names(st)
+        # settled: the bytes go.  Bytes that are neither TLS nor HTTP settle it only from a
+        # known start (SYN seen): else an earlier segment, still to come, may be the start.
+        if state == "done" or (state == "other" and (st.prefix.fixed or st.prefix.full)):
+            self._streams.put(key, None)
 
     def flows(self) -> list[Flow]:
         return sorted(self._flows.values(), key=lambda f: (f.first_at, f.key))

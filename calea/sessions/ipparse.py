@@ -8,6 +8,8 @@ RFC 9293 (TCP: data offset, flags), RFC 768 (UDP), RFC 792 / RFC 4443 (ICMP, ICM
 short (a header-only capture, a truncated frame) gives the facts its bytes hold.
 `IpPacket.payload` is the transport payload -- content under rule A6; the other fields
 are the call-identifying part (addresses, ports, protocol, length, flags: rule A1).
+`tcp_seq` (the TCP sequence number) serves only to reassemble kept payloads
+(`calea.sessions.tcpstream`); it is not among the header facts a PRTT order keeps.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class IpPacket:
     icmp_code: int | None = None
     fragment: bool = False  # a fragment other than the first (no transport header)
     payload: bytes | None = None  # UDP / TCP payload (content, A6)
+    tcp_seq: int | None = None  # TCP sequence number: places the payload in its stream (`tcpstream`)
 
     def header_facts(self) -> dict[str, int | str | bool]:
         """The call-identifying facts only (no payload): what a PRTT order keeps (A1, A6)."""
@@ -97,7 +100,8 @@ def _transport(base: IpPacket, seg: bytes) -> IpPacket:
     if proto == TCP and len(seg) >= 14:
         offset = max((seg[12] >> 4) * 4, 20)
         return replace(base, src_port=int.from_bytes(seg[0:2], "big"), dst_port=int.from_bytes(seg[2:4], "big"),
-                       tcp_flags=seg[13], payload=seg[offset:] if len(seg) >= 20 else b"")
+                       tcp_flags=seg[13], tcp_seq=int.from_bytes(seg[4:8], "big"),
+                       payload=seg[offset:] if len(seg) >= 20 else b"")
     if proto in (ICMP, ICMPV6) and len(seg) >= 2:
         return replace(base, icmp_type=seg[0], icmp_code=seg[1])
     return base

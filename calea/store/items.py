@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from calea.handover.model import ContentPart
+
+
+NO_FIELDS: Mapping[str, Any] = MappingProxyType({})  # shared by the CC items, which carry no fields
 
 
 @dataclass(slots=True)
@@ -26,7 +31,7 @@ class StoreItem:
     late: bool = False
     quarantined: bool = False
     event: str | None = None
-    fields: dict[str, Any] = field(default_factory=dict)
+    fields: Mapping[str, Any] = field(default_factory=dict)
     content: tuple[ContentPart, ...] = ()
     suppressed: tuple[str, ...] = ()  # kinds of content dropped under a PRTT order (A6)
 

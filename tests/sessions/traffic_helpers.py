@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,6 @@ from calea.handover.model import Channel, Delivery
 from calea.intake.pipeline import Intake, Received
 from calea.services import grants, users
 from calea.services.context import Actor
-from calea.sessions.ccpackets import header_item
 from calea.sim.build import build
 from calea.sim.plan import Plan, Record
 from calea.sim.scenario import load_demo_scenario
@@ -31,22 +30,9 @@ TSHARK = shutil.which("tshark")
 needs_tshark = pytest.mark.skipif(TSHARK is None, reason="tshark is not installed (Debian package `tshark`)")
 
 
-class HeaderIntake(Intake):
-    """The intake with the change proposed for `calea.intake.pipeline` (rules A1, A6): a CC
-    delivery whose content a PRTT order suppresses is kept as its header record
-    (`calea.sessions.ccpackets.header_item`) instead of only being counted."""
-
-    def _judge(self, d: Delivery, rec: Received, now: datetime, items: list[Any], refused: list[Any]) -> None:
-        n = len(items)
-        super()._judge(d, rec, now, items, refused)
-        if len(items) > n:
-            items[-1] = header_item(items[-1], d.raw)
-
-    def _judge_cc(self, h: Any, cin: str, rec: Received, now: datetime, items: list[Any], refused: list[Any]) -> None:
-        n = len(items)
-        super()._judge_cc(h, cin, rec, now, items, refused)  # type: ignore[misc]
-        if len(items) > n:
-            items[-1] = header_item(items[-1], rec.record)
+# The pipeline itself keeps a CC delivery whose content a PRTT order suppresses as its header
+# record (`calea.sessions.ccpackets.header_item`, rules A1, A6); the name stays for the tests.
+HeaderIntake = Intake
 
 
 def demo_plan(setup: Any, fmt: str = "etsi-102232") -> Plan:
