@@ -1,8 +1,8 @@
 """FIFO retention of the working store (rule D2).
 
 When the working store holds more than its capacity, the oldest segments go first -- but
-never data of an intercept that is still active, data not yet sealed or exported, or data
-of a case under a legal hold.
+never data of an intercept that is still active, data not yet sealed or exported, data
+of a case under a legal hold, or quarantined data (B3: kept until a court directs).
 
 A purge takes a segment and everything made from it:
 * the segment's bytes, its index rows (`iri_records`, `cc_chunks`) and the content items
@@ -79,6 +79,7 @@ class SegmentInfo:
     held: bool  # legal hold on the case
     active: bool  # an intercept of the data is still active
     derived: int = 0  # bytes of content files that go with the segment (message parts, recordings)
+    quarantined: bool = False  # holds quarantined data (B3, A8): kept until a court directs
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,7 @@ def select_purge(segs: list[SegmentInfo], used: int, capacity: int) -> tuple[lis
         if used <= capacity:
             break
         reason = ("still being written" if not s.closed else "an intercept of this data is still active" if s.active
+                  else "quarantined until a court directs (B3)" if s.quarantined
                   else "not yet sealed or exported" if not s.released else "under legal hold" if s.held else None)
         if reason:
             skipped.append(Skipped(s.id, reason))
@@ -138,6 +140,9 @@ def _segment_infos(svc: Services) -> list[SegmentInfo]:
                 .group_by(cc_chunks.c.segment_id, cc_chunks.c.intercept_id)):
             ids[seg_id].add(icpt)
             spans[icpt].append((_utc(lo), _utc(hi), created[seg_id], seg_id))
+        quarantined = set(conn.execute(select(iri_records.c.segment_id).distinct().where(
+            iri_records.c.quarantined.is_(True), iri_records.c.segment_id.is_not(None))).scalars())
+        quarantined |= set(conn.execute(select(cc_chunks.c.segment_id).distinct().where(cc_chunks.c.quarantined.is_(True))).scalars())
         derived: dict[str, int] = defaultdict(int)
         for seg_id, size in conn.execute(
                 select(iri_records.c.segment_id, func.sum(content_items.c.size))
@@ -153,7 +158,7 @@ def _segment_infos(svc: Services) -> list[SegmentInfo]:
             who = ids.get(s["id"], set())
             out.append(SegmentInfo(s["id"], s["case_id"], int(s["size"]), s["created_at"], s["closed_at"] is not None,
                                    s["sealed_at"] is not None or s["exported_at"] is not None, s["case_id"] in held,
-                                   any(status.get(i, False) for i in who), derived.get(s["id"], 0)))
+                                   any(status.get(i, False) for i in who), derived.get(s["id"], 0), s["id"] in quarantined))
     return out
 
 

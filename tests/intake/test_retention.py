@@ -43,8 +43,10 @@ def test_purge_keeps_rules_and_store_verifies(setup: Setup) -> None:
     live = setup.intercept("LIVE-1", [{"kind": "e164", "value": "+12125550103"}], start=T - D, days=30)
     intake = Intake(setup.svc)
     for liid, at in (("OLD-1", T - 15 * D), ("HELD-1", T - 15 * D), ("LIVE-1", T - timedelta(hours=2))):
+        setup.clock.set(at + timedelta(minutes=5))  # delivered on time (not quarantined as very late, A8)
         recs = [iri(liid, 0, at)] + [cc(liid, s, at) for s in range(50)]
         intake.process([Received(r, Channel.HI3 if i else Channel.HI2, "etsi-102232", "t", at) for i, r in enumerate(recs)])
+    setup.clock.set(T)
     intake.writer.close()  # closes the open segments
     retention.place_hold(setup.svc, setup.taru, held["case"]["id"], "Court order: preserve pending appeal")
     used = store_usage(setup.svc)
@@ -66,3 +68,23 @@ def test_purge_keeps_rules_and_store_verifies(setup: Setup) -> None:
     result = verify_store(setup.svc)
     assert result.ok, result.problems
     assert icpt_svc  # the module is the one that activated the intercepts
+
+
+def test_purge_never_takes_quarantined_data(setup: Setup) -> None:
+    """D2 with B3/A8: data delivered more than the late limit after its window closed is kept in
+    quarantine until a court directs -- exported or not, FIFO never takes it."""
+    setup.clock.set(T)
+    old = setup.intercept("LATE-1", [{"kind": "e164", "value": "+12125550104"}], start=T - 20 * D, days=10)
+    intake = Intake(setup.svc)
+    at = T - 15 * D  # inside the window; received at T, 10 days after the window closed (limit: 7)
+    recs = [iri("LATE-1", 0, at)] + [cc("LATE-1", s, at) for s in range(50)]
+    intake.process([Received(r, Channel.HI3 if i else Channel.HI2, "etsi-102232", "t", T) for i, r in enumerate(recs)])
+    intake.writer.close()
+    with setup.svc.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(cc_chunks).where(cc_chunks.c.quarantined.is_(False))).scalar() == 0
+    retention.record_export(setup.svc, setup.taru, old["case"]["id"], until=T.isoformat(), reference="EXP-Q")
+    report = enforce_capacity(setup.svc, intake.writer, capacity=0)
+    assert report["purged"] == []
+    assert {s["reason"] for s in report["skipped"]} == {"quarantined until a court directs (B3)"}
+    with setup.svc.db.read() as conn:
+        assert conn.execute(select(func.sum(cc_chunks.c.count)).where(cc_chunks.c.liid == "LATE-1")).scalar() == 50
