@@ -73,14 +73,16 @@ class IntakeStats:
 
 
 def tune_gc() -> None:
-    """Intake processes build many short-lived containers per record (decoded fields); with
-    CPython's default thresholds full collections run over everything still queued. Freeze
-    what start-up allocated and collect the old generations ten times less often."""
+    """Intake processes build many short-lived objects per record that live exactly as long as
+    their batch (headers, items); with CPython's default thresholds they are scanned and
+    promoted again and again before the batch frees them (by reference counting, no cycles).
+    Freeze what start-up allocated and collect the young generation every 100,000
+    allocations instead of 700 (about 7 % of the CC lane's time)."""
     import gc
 
     gc.collect()
     gc.freeze()
-    gc.set_threshold(700, 10, 100)
+    gc.set_threshold(100_000, 10, 100)
 
 
 def load_snapshot(svc: Services, version: int = 0) -> GateSnapshot:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote
@@ -137,7 +136,9 @@ class FileTileStore:
         self._mkdir(d)
         tmp = ""
         try:
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=d)
+            # one writer per log (the store writer's lock): a fixed scratch name per process
+            tmp = str(d / f".tmp-{os.getpid()}-{path.name}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 if self._fsync:
