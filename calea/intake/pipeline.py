@@ -391,7 +391,7 @@ class Intake:
         assert d.intercepted_at is not None
         suppress = dec.suppress_content and d.has_content
         kind = "cc" if d.kind is RecordKind.CC else ("integrity-check" if d.kind is RecordKind.INTEGRITY_CHECK else "iri")
-        content = tuple(p for p in d.content if p.data) if not suppress else ()
+        content = tuple([p for p in d.content if p.data]) if d.content and not suppress else ()
         items.append(header_item(StoreItem(
             case_id=res.intercept.case_id, intercept_id=res.intercept.id, liid=d.liid, channel=rec.channel.value,
             format=d.format, kind=kind, cin=d.cin, seq=d.sequence, intercepted_at=d.intercepted_at,

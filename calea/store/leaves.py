@@ -32,9 +32,13 @@ IRI_FIELDS = ("liid", "cin", "seq", "channel", "format", "kind", "intercepted_at
 
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if value.tzinfo is not timezone.utc:
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=timezone.utc)
+            value = value.astimezone(timezone.utc)
+        if value.year >= 1000:  # the same text as the strftime below, several times faster
+            return value.isoformat(timespec="microseconds")[:-6] + "Z"
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if isinstance(value, bytes):
         return value.hex()
     raise TypeError(f"not serialisable in a leaf: {type(value).__name__}")

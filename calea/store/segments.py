@@ -21,6 +21,8 @@ class OpenSegment:
     size: int
     fh: object  # the binary file object
     dirty: bool = False
+    starts: datetime | None = None  # the hour it holds: [starts, ends)
+    ends: datetime | None = None
 
 
 class SegmentFiles:

@@ -20,11 +20,12 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from calea.db.bulk import BulkInsert
 from calea.db.schema import cc_chunks, content_items, iri_records, malformed, refusals, segments, store_events, tree_heads
 from calea.services.context import Services
 from calea.store import leaves
@@ -35,6 +36,7 @@ from calea.store.segments import MAX_SEGMENT, OpenSegment, SegmentFiles
 
 log = logging.getLogger("calea.store")
 
+_IRI_INSERT = BulkInsert(iri_records)
 _CC_PREFIX = b"\x00" + leaves.CC_TAG  # RFC 9162 leaf prefix + the CC domain tag
 
 
@@ -109,8 +111,10 @@ class StoreWriter:
     # --- segments ----------------------------------------------------------------------------
 
     def _segment(self, conn: Connection, case_id: str, channel: str, at: datetime) -> OpenSegment:
-        hour = f"{at:%Y%m%d%H}"
         seg = self._open.get((case_id, channel))
+        if seg is not None and seg.size < MAX_SEGMENT and seg.starts is not None and seg.starts <= at < seg.ends:
+            return seg  # (once per IRI record: comparing is cheaper than formatting the hour)
+        hour = f"{at:%Y%m%d%H}"
         if seg is not None and (seg.hour != hour or seg.size >= MAX_SEGMENT):
             self.files.close(seg)
             conn.execute(update(segments).where(segments.c.id == seg.id).values(closed_at=self.svc.now()))
@@ -120,6 +124,8 @@ class StoreWriter:
             rel = self.files.relative(case_id, channel, at, seg_id)
             conn.execute(insert(segments).values(id=seg_id, case_id=case_id, path=rel, channel=channel, created_at=self.svc.now(), size=0))
             seg = self.files.open(seg_id, case_id, channel, rel, hour)
+            seg.starts = at.replace(minute=0, second=0, microsecond=0)
+            seg.ends = seg.starts + timedelta(hours=1)
             self._open[(case_id, channel)] = seg
         return seg
 
@@ -231,7 +237,7 @@ class StoreWriter:
                 conn.execute(insert(cc_chunks), chunk_rows)
             content_rows = [c for row in iri_rows for c in row.pop("_content", [])]
             if iri_rows:
-                conn.execute(insert(iri_records), iri_rows)
+                _IRI_INSERT.execute(conn, iri_rows)
             if content_rows:
                 conn.execute(insert(content_items), content_rows)
             for (case_id, intercept_id, kind), (count, first, last) in suppress.items():

@@ -1,0 +1,52 @@
+"""The store's bulk insert of index rows writes exactly what SQLAlchemy's insert writes, on
+SQLite and PostgreSQL: the same values read back, times in UTC, JSON, booleans, NULLs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import orjson
+import pytest
+from sqlalchemy import insert, select
+
+from calea.db.bulk import BulkInsert
+from calea.db.schema import iri_records
+from calea.store import leaves
+
+T = datetime(2026, 11, 27, 12, 0, 0, 123456, tzinfo=timezone.utc)
+
+
+def _rows(first_leaf: int) -> list[dict[str, object]]:
+    rows = []
+    for i in range(5):
+        fields = {"sip": {"method": "INVITE", "from": "+12125550100"}, "n": i, "text": "naïve ☎"}
+        rows.append(dict(
+            case_id="case-1", intercept_id="icpt-1", liid="LI-1", channel="hi2", format="etsi-102232", kind="iri",
+            cin=None if i == 2 else str(i), seq=i, intercepted_at=T + timedelta(microseconds=i),
+            received_at=T + timedelta(seconds=1), segment_id=None if i == 3 else "seg-1", offset=None if i == 3 else i * 10,
+            length=None if i == 3 else 10, raw_sha256=None if i == 3 else "ab" * 32, event="begin" if i else None,
+            fields=orjson.Fragment(leaves.canonical(fields)), rule="A1", suppressed=i % 2, late=bool(i % 2),
+            quarantined=i == 4, leaf_index=first_leaf + i))
+    return rows
+
+
+def test_bulk_insert_writes_what_sqlalchemy_writes(svc) -> None:  # type: ignore[no-untyped-def]
+    bulk = BulkInsert(iri_records)
+    with svc.db.write() as conn:
+        conn.execute(insert(iri_records), _rows(0))
+        bulk.execute(conn, _rows(100))
+        bulk.execute(conn, [])  # nothing to do
+    with svc.db.read() as conn:
+        got = [dict(r) for r in conn.execute(select(iri_records).order_by(iri_records.c.leaf_index)).mappings()]
+    assert len(got) == 10
+    for a, b in zip(got[:5], got[5:]):
+        a.pop("id"), b.pop("id")
+        assert b.pop("leaf_index") == a.pop("leaf_index") + 100
+        assert a == b
+    assert got[1]["intercepted_at"] == T + timedelta(microseconds=1)
+    assert got[1]["fields"]["text"] == "naïve ☎" and got[4]["quarantined"] is True and got[2]["cin"] is None
+
+
+def test_bulk_insert_names_an_unknown_column(svc) -> None:  # type: ignore[no-untyped-def]
+    with svc.db.write() as conn, pytest.raises(KeyError, match="no_such_column"):
+        BulkInsert(iri_records).execute(conn, [{"no_such_column": 1}])
