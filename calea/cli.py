@@ -86,9 +86,12 @@ def serve(
             manager = IntakeManager(svc, host=intake_host, tls_dir=svc.settings.home / "tls" if tls else None)
             await manager.start()
             web.state.intake = manager
+            from calea.handover.native import speedups
             from calea.intake.pipeline import tune_gc
 
             tune_gc()
+            typer.echo("intake: C header reader and splitter" if speedups is not None
+                       else "intake: pure-Python codecs (calea.handover._speedups not built, or CALEA_PURE_PYTHON set)")
             from calea.sessions.calls_store import subscribe as subscribe_calls
             from calea.web.api.live import install as install_live
 
