@@ -5,6 +5,7 @@ the <audio> element must know the recording's length from the Opus rendition."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -75,6 +76,8 @@ def test_call_page_draws_the_waveform_and_plays_the_recording(world: World, serv
             page.wait_for_selector("[data-player][data-waveform=drawn]", timeout=20_000)
             page.wait_for_function("() => isFinite(document.querySelector('[data-player] audio').duration)", timeout=20_000)
             duration = page.evaluate("() => document.querySelector('[data-player] audio').duration")
+            if os.environ.get("CALEA_SCREENSHOT"):  # the README's picture: CALEA_SCREENSHOT=docs/screenshot.png
+                page.screenshot(path=os.environ["CALEA_SCREENSHOT"])
             assert duration == pytest.approx(call["duration_s"], abs=0.5)
             assert duration == pytest.approx(recording["duration_ms"] / 1000, abs=0.1)
 
