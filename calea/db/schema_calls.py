@@ -1,7 +1,7 @@
 """Tables of calls and line sheets (issue 4), on the one `metadata` of `calea.db.schema`.
 
 Derived from the intake store: `calls` and `call_events` are rebuilt from `iri_records`
-at any time (`calea.sessions.calls_store.rebuild_calls`), so they carry no evidence of their
+(and the call content's RFC 4733 digits) at any time (`calea.sessions.calls_store.rebuild_calls`), so they carry no evidence of their
 own -- each event names the leaf of the record it comes from (D1).  A call built from
 quarantined records is quarantined (B3).  `line_sheets` are what monitors write about a
 call and supervisors sign; a sign-off is also a signed store event in the case's log.

@@ -11,6 +11,15 @@ format `pcesp-cdc`, channel HI2, kind IRI, LIID = `caseId`, `intercepted_at` =
 first call of `ccOpenTime`, for Redirection the old call; CCClose names no call: None).
 `fields["message"]` is the CHOICE name (`origination`, `answer`, `ccopen`, ...).
 
+NetworkSignal (a signal the network applies to a party of the call): `audible_signal`
+(`subjectAudibleSignal`, an `AudibleSignal` name: ringbackTone, busyTone, reorderTone,
+tonesOff, ...), `alerting_signal` (`AlertingSignal`: alertingPattern0..9,
+callWaitingPattern1..4, bargeInTone), `terminal_display` (`TerminalDisplayInfo`),
+`other_signal` (free text) and `signaled_to` (the party it is applied to) -- all
+call-identifying signalling (A1).  Release has no cause field in either PCESP version
+(v3, v4: caseId, accessingElementId, eventTime, callId only), so nothing says why a call
+ended; `calea.sessions.call_cdc` reads the outcome from the NetworkSignals before it.
+
 EventTime is a GeneralizedTime; PKT-SP-ES-DCI stamps are UTC, so a time without zone is
 taken as UTC and flagged `fields["event_time_zone"] = "assumed-utc"`.
 

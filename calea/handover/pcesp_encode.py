@@ -6,6 +6,14 @@ aware datetimes (written as UTC GeneralizedTime with milliseconds), CCC identifi
 32-bit ints (written as 8 hex characters, as PKT-SP-ES-DCI requires).  `call_flow()`
 builds the usual sequence: Origination, CCOpen, Answer, [DialedDigitExtraction],
 Release, CCClose.  An impossible value raises `CodecUsageError`.
+
+`network_signal()` builds a NetworkSignal: a signal the network applies to a party of the
+call -- an audible tone (`AudibleSignal`: dialTone, ringbackTone, busyTone, reorderTone,
+tonesOff, ...), an alerting pattern (`AlertingSignal`: alertingPattern0..9,
+callWaitingPattern1..4, bargeInTone), a display text, or free text (`other`); the signal
+names are the enumerations of the PCESP ASN.1 module (`AUDIBLE_SIGNALS`,
+`ALERTING_SIGNALS`).  `Release` carries no cause in any PCESP version (v3, v4): the
+call's outcome is told by the NetworkSignals before it (`calea.sessions.call_cdc`).
 """
 
 from __future__ import annotations
@@ -21,6 +29,9 @@ from calea.handover.pcesp_ccc import ccc_id_text
 from calea.handover.ts101671_asn1 import pycrate_encode
 
 _PDU = LIETSI.PCESP.CdcPdu
+AUDIBLE_SIGNALS: tuple[str, ...] = tuple(LIETSI.PCESP.AudibleSignal._cont.keys())
+ALERTING_SIGNALS: tuple[str, ...] = tuple(LIETSI.PCESP.AlertingSignal._cont.keys())
+_DISPLAY_FIELDS = tuple(LIETSI.PCESP.TerminalDisplayInfo._cont.keys())
 
 
 @dataclass(frozen=True)
@@ -128,6 +139,35 @@ def dialed_digit_extraction(case_id: str, element: str, at: datetime, call: Call
                             digits: str) -> bytes:
     return encode_cdc("dialeddigitextraction", {**_head(case_id, element, at),
                                                 "callId": call.value(), "digits": digits})
+
+
+def network_signal(case_id: str, element: str, at: datetime, call: CallIdentity, signaled_to: str, *,
+                   audible: str | None = None, alerting: str | None = None, other: str | None = None,
+                   display: dict[str, str] | None = None) -> bytes:
+    """A NetworkSignal: `audible` (an `AudibleSignal` name: "busyTone", "ringbackTone",
+    "tonesOff", ...) and / or `alerting` (an `AlertingSignal` name: "alertingPattern0", ...)
+    applied to the party `signaled_to` (a directory number); `display` holds
+    `TerminalDisplayInfo` fields (callingNumber, callingName, ...)."""
+    if audible is not None and audible not in AUDIBLE_SIGNALS:
+        raise CodecUsageError(f"audible signal {audible!r}: one of {AUDIBLE_SIGNALS}")
+    if alerting is not None and alerting not in ALERTING_SIGNALS:
+        raise CodecUsageError(f"alerting signal {alerting!r}: one of {ALERTING_SIGNALS}")
+    unknown = set(display or {}) - set(_DISPLAY_FIELDS)
+    if unknown:
+        raise CodecUsageError(f"display fields {sorted(unknown)}: known are {_DISPLAY_FIELDS}")
+    if audible is None and alerting is None and not other and not display:
+        raise CodecUsageError("a NetworkSignal needs an audible or alerting signal, a display or other text")
+    body: dict[str, Any] = {**_head(case_id, element, at), "callId": call.value()}
+    if alerting is not None:
+        body["alertingSignal"] = alerting
+    if audible is not None:
+        body["subjectAudibleSignal"] = audible
+    if display:
+        body["terminalDisplayInfo"] = dict(display)
+    if other:
+        body["other"] = other
+    body["signaledToPartyId"] = party(signaled_to)
+    return encode_cdc("networksignal", body)
 
 
 def subject_signal(case_id: str, element: str, at: datetime, call: CallIdentity | None,

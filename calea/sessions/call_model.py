@@ -10,17 +10,26 @@ Rules:
   the call is connected (`digits_before`).  Outgoing calls are pen-register data (numbers
   dialled by the target), incoming calls trap-and-trace data (numbers calling the target).
 * A6 -- digits keyed after the call is connected are content (`digits_after`).  They are
-  only ever taken from content the store kept (`IndexRecord.digits`), which the gate
-  drops under a PRTT order; a record whose content was dropped shows as a `suppressed`
-  event with no digits.
+  only ever taken from content the store kept: `IndexRecord.digits` (digits the carrier
+  reported in IRI) and `MediaDigit`s (RFC 4733 events found in the call's RTP,
+  `call_media`), neither of which the store keeps under a PRTT order; a record whose
+  content was dropped shows as a `suppressed` event with no digits.  On top of that,
+  `freeze(content=...)` takes the windows in which an eavesdropping authority covered
+  the intercept, and refuses (shows as `suppressed`, without the digits) any
+  post-cut-through digit keyed outside them: a PRTT-only call never shows one, whatever
+  reached the store.  Digits before the answer are dialling (A1) and always shown.
 * B3 -- a call built from any quarantined record is quarantined.
+
+Digits the carrier reported in IRI and the same digits found as RFC 4733 events are one
+keying: a run of RTP digits spelling a reported string within `SAME_DIGITS_WINDOW` of the
+report is dropped in its favour (its event says so).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from calea.sessions.call_parties import TargetIdentity
@@ -28,6 +37,9 @@ from calea.sessions.call_parties import TargetIdentity
 OUTCOMES = ("answered", "busy", "no-answer", "cancelled", "failed", "redirected")
 DIRECTIONS = ("outgoing", "incoming", "unknown")
 COLLECTION = {"outgoing": "pen-register", "incoming": "trap-and-trace", "unknown": "unknown"}
+DIALING, POST_CUT_THROUGH = "dialing", "post-cut-through"
+SAME_DIGITS_WINDOW = timedelta(seconds=30)
+Windows = Sequence[tuple[datetime, datetime]]  # [start, end) instants an eavesdropping authority was in force
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,19 @@ class IndexRecord:
     late: bool = False
     suppressed: int = 0  # kinds of content dropped under a PRTT order (A6)
     digits: str | None = None  # keyed digits kept as content (only under a warrant, A6)
+
+
+@dataclass(frozen=True)
+class MediaDigit:
+    """One digit keyed as an RFC 4733 telephone event in the call's RTP (`call_media`)."""
+
+    at: datetime  # when the tone started
+    digit: str
+    duration_ms: int
+    side: str | None  # who keyed it: target | other (None: not known)
+    cin: str  # the content stream it was found in
+    leaf_index: int | None  # the CC record (Merkle leaf) of its earliest packet
+    ended: bool = True  # its end packet (E bit) was seen
 
 
 @dataclass(frozen=True)
@@ -127,24 +152,24 @@ class Draft:
     outcome: str | None = None
     release_cause: int | None = None
     released_by_caller: bool | None = None
-    digits_before: list[str] = field(default_factory=list)
-    digits_after: list[str] = field(default_factory=list)
     cc_cins: list[str] = field(default_factory=list)
     sip_call_id: str | None = None
     location: Mapping[str, Any] | None = None
     events: list[CallEvent] = field(default_factory=list)
     records: list[IndexRecord] = field(default_factory=list)
+    media: list[MediaDigit] = field(default_factory=list)  # RFC 4733 digits of the call's content
 
     def event(self, rec: IndexRecord, name: str, detail: str = "", *, party: str | None = None,
               location: Mapping[str, Any] | None = None, digits: str | None = None) -> None:
-        kind = None
-        if digits:
-            kind = "post-cut-through" if self.answered_at is not None and rec.at >= self.answered_at else "dialing"
-            (self.digits_after if kind == "post-cut-through" else self.digits_before).append(digits)
+        kind = self.digits_kind(rec.at) if digits else None
         if location and self.location is None:
             self.location = location
         self.events.append(CallEvent(rec.at, name, detail, party, location, digits, kind, rec.suppressed > 0,
                                      rec.leaf_index))
+
+    def digits_kind(self, at: datetime) -> str:
+        """A1 / A6: digits keyed once the call is answered are post-cut-through (content)."""
+        return POST_CUT_THROUGH if self.answered_at is not None and at >= self.answered_at else DIALING
 
     def digits_of(self, rec: IndexRecord, label: str) -> None:
         """Keyed digits of a record: kept ones (content under a warrant), or the fact that the
@@ -158,7 +183,13 @@ class Draft:
         if cin and cin not in self.cc_cins:
             self.cc_cins.append(cin)
 
-    def freeze(self, target: TargetIdentity) -> CallRecord:
+    def add_media(self, digits: Iterable[MediaDigit]) -> None:
+        """RFC 4733 digits found in the call's content (any order)."""
+        self.media.extend(digits)
+
+    def freeze(self, target: TargetIdentity, content: Windows | None = None) -> CallRecord:
+        """The call record.  `content`: the windows in which an eavesdropping authority
+        covered the intercept (None: not known -- the store's A6 filtering stands alone)."""
         direction, me = _direction(self, target)
         released_by = None
         if self.released_by_caller is not None and direction != "unknown":
@@ -176,6 +207,12 @@ class Draft:
         state = ("ended" if self.ended_at is not None else "connected" if self.answered_at is not None
                  else "ringing" if self.ringing_at is not None else "setup")
         leaves = [r.leaf_index for r in self.records if r.leaf_index is not None]
+        other = self.called if direction == "outgoing" else self.calling if direction == "incoming" else None
+        events = _with_media(self, me, other)
+        events, refused = _refuse_content(events, content)
+        events = sorted(events, key=lambda e: (e.at, e.leaf_index or 0))
+        before = "".join(e.digits for e in events if e.digits and e.digits_kind == DIALING)
+        after = "".join(e.digits for e in events if e.digits and e.digits_kind == POST_CUT_THROUGH)
         return CallRecord(
             liid=self.liid, cin=self.cin, format=self.format, direction=direction, collection=COLLECTION[direction],
             calling=self.calling, called=self.called, target=me, redirected_from=self.redirected_from,
@@ -183,14 +220,67 @@ class Draft:
             ringing_at=self.ringing_at, answered_at=self.answered_at, ended_at=self.ended_at,
             ring_s=None if ring_end is None else max(0.0, (ring_end - self.started_at).total_seconds()),
             duration_s=duration, outcome=outcome, release_cause=self.release_cause, released_by=released_by,
-            state=state, digits_before="".join(self.digits_before) or None,
-            digits_after="".join(self.digits_after) or None, cc_cins=tuple(self.cc_cins),
+            state=state, digits_before=before or None, digits_after=after or None, cc_cins=tuple(self.cc_cins),
             sip_call_id=self.sip_call_id, location=self.location,
             quarantined=any(r.quarantined for r in self.records), late=any(r.late for r in self.records),
-            suppressed=sum(1 for r in self.records if r.suppressed), records=len(self.records),
+            suppressed=sum(1 for r in self.records if r.suppressed) + refused, records=len(self.records),
             first_leaf=min(leaves) if leaves else None, last_leaf=max(leaves) if leaves else None,
-            events=tuple(sorted(self.events, key=lambda e: (e.at, e.leaf_index or 0))),
+            events=tuple(events),
         )
+
+
+def _with_media(d: Draft, me: str | None, other: str | None) -> list[CallEvent]:
+    """The draft's events plus one `digits` event per RFC 4733 digit -- except the digits
+    the carrier's IRI already reported (the same keying, told twice)."""
+    events = list(d.events)
+    media = sorted(d.media, key=lambda m: (m.at, m.cin, m.leaf_index or 0))
+    used: set[int] = set()
+    for i, ev in enumerate(events):
+        if not ev.digits or ev.name != "digits":
+            continue
+        run = _matching_run(media, used, ev, [d.digits_kind(m.at) for m in media])
+        if run:
+            used.update(run)
+            events[i] = replace(ev, detail=f"{ev.detail}; the same digits are RFC 4733 events in the call content")
+    for i, m in enumerate(media):
+        if i in used:
+            continue
+        who = {"target": " by the target", "other": " by the other party"}.get(m.side or "", "")
+        events.append(CallEvent(m.at, "digits", f"RFC 4733 telephone-event in the call content, keyed{who}"
+                                f" ({m.duration_ms} ms)", party=me if m.side == "target" else other if m.side == "other"
+                                else None, digits=m.digit, digits_kind=d.digits_kind(m.at), leaf_index=m.leaf_index))
+    return events
+
+
+def _matching_run(media: list[MediaDigit], used: set[int], ev: CallEvent, kinds: list[str]) -> list[int]:
+    """The indexes of consecutive unused RTP digits of the same kind near `ev` that spell
+    its digits (`kinds`: dialing / post-cut-through of each RTP digit)."""
+    assert ev.digits is not None
+    near = [i for i, m in enumerate(media) if i not in used and kinds[i] == ev.digits_kind
+            and abs(m.at - ev.at) <= SAME_DIGITS_WINDOW]
+    want = len(ev.digits)
+    for k in range(len(near) - want + 1):
+        run = near[k:k + want]
+        if "".join(media[i].digit for i in run) == ev.digits:
+            return run
+    return []
+
+
+def _refuse_content(events: list[CallEvent], content: Windows | None) -> tuple[list[CallEvent], int]:
+    """A6: a post-cut-through digit keyed when no eavesdropping authority was in force is
+    content the call record must not show: it becomes a `suppressed` event without digits."""
+    if content is None:
+        return events, 0
+    out, refused = [], 0
+    for e in events:
+        if e.digits and e.digits_kind == POST_CUT_THROUGH and not any(lo <= e.at < hi for lo, hi in content):
+            refused += 1
+            out.append(replace(e, name="suppressed", digits=None, suppressed=True,
+                               detail="digits keyed after connect: content, refused without an eavesdropping "
+                                      "authority in force (A6)"))
+        else:
+            out.append(e)
+    return out, refused
 
 
 def _direction(d: Draft, target: TargetIdentity) -> tuple[str, str | None]:

@@ -17,6 +17,11 @@ keeps its RTP position.  A new SSRC is a new stream on the same channel (placed 
 lost packets, silence suppression, comfort noise (RFC 3389: a silence, not a loss) -- are
 zeros.  A packet that arrives after its time was handed out is *late* and dropped (counted).
 
+Cost.  `feed_view` takes the flat `RtpView` (`rtp.rtp_view`: no header objects per packet)
+and keeps a G.711 payload as its codes; a block is decoded and put in place in one step
+(one table lookup and one scatter for all its packets).  When two packets of a channel
+overlap, the block is written packet by packet instead, so the later one wins as before.
+
 Minimization (rule A2, 18 U.S.C. §2518(5)).  A packet the caller marks `minimized` is
 not decoded and nothing of it is kept; its time, and every instant inside the minimized
 intervals passed to `pump()` / `finish()`, is silence in the recording and listed in
@@ -37,7 +42,16 @@ import numpy as np
 
 from calea.sessions import codecs
 from calea.sessions.recording_sides import BY_LABEL, BY_SDP, GUESSED, LEFT, MediaMap, place, side_by_label
-from calea.sessions.rtp import PT_COMFORT_NOISE, MalformedMedia, MediaPacket, UdpDatagram, parse_telephone_event
+from calea.sessions.rtp import (
+    PT_COMFORT_NOISE,
+    MalformedMedia,
+    MediaPacket,
+    RtpView,
+    UdpDatagram,
+    parse_telephone_event,
+    udp_of,
+    view_of,
+)
 
 RATE = codecs.RATE
 Interval = tuple[datetime, datetime | None]
@@ -46,6 +60,9 @@ _DEFAULT_DYNAMIC = {101: "TELEPHONE-EVENT"}  # the usual choice, when no SDP say
 _LOW, _HIGH, _KEYS = (697, 770, 852, 941), (1209, 1336, 1477, 1633), "123A456B789C*0#D"
 _RECENT = 2048  # sequence numbers remembered per stream for duplicate detection
 _JUMP_CONFIRM = 3  # consecutive packets off their stamp by more than max_jump: the stream's clock jumped
+_TABLES = (codecs.ULAW_TABLE, codecs.ALAW_TABLE)  # by table number: the codes a pending packet keeps
+_TABLE_OF = {codecs.PCMU: 0, codecs.PCMA: 1}
+_BOTH_TABLES = np.concatenate(_TABLES)  # code + 256 * table number -> sample
 
 
 @dataclass(frozen=True)
@@ -88,16 +105,19 @@ class _Stream:
         if self.first_ext is None:
             ext = self.first_ext = self.max_ext = seq
         else:
-            delta = ((seq - (self.max_ext & 0xFFFF) + 0x8000) & 0xFFFF) - 0x8000
-            ext = self.max_ext + delta
+            top = self.max_ext
+            ext = top + ((seq - (top & 0xFFFF) + 0x8000) & 0xFFFF) - 0x8000
             if ext in self.recent:
                 return True
-            self.max_ext = max(self.max_ext, ext)
-            self.first_ext = min(self.first_ext, ext)
+            if ext > top:
+                self.max_ext = ext
+            elif ext < self.first_ext:
+                self.first_ext = ext
         self.recent.add(ext)
-        self.order.append(ext)
-        if len(self.order) > _RECENT:
-            self.recent.discard(self.order.popleft())
+        order = self.order
+        order.append(ext)
+        if len(order) > _RECENT:
+            self.recent.discard(order.popleft())
         self.received += 1
         return False
 
@@ -109,6 +129,39 @@ class _Stream:
 def _signed32(value: int) -> int:
     value &= 0xFFFFFFFF
     return value - (1 << 32) if value & 0x80000000 else value
+
+
+def _write(lanes: np.ndarray, writes: list[tuple[int, int, int, bytes | np.ndarray, int | None]]) -> None:
+    """Put the packets of a block in place: `writes` in the order they were fed, each
+    (channel, offset, count, data, table): G.711 codes (bytes) decoded with `_TABLES[table]`,
+    or samples (table None).  Where no two writes share a sample the order does not matter:
+    all the codes are decoded by one lookup and scattered at once; else one by one, in order."""
+    n = lanes.shape[1]
+    sides, offsets, counts, data, tables = zip(*writes)
+    key = np.array(sides, dtype=np.int64) * n + np.array(offsets, dtype=np.int64)
+    lengths = np.array(counts, dtype=np.int64)
+    order = np.argsort(key, kind="stable")
+    overlap = bool(np.any(key[order][1:] < (key + lengths)[order][:-1]))
+    coded = [i for i, t in enumerate(tables) if t is not None] if not overlap else []
+    if not overlap and len(coded) > 1:
+        codes = np.frombuffer(b"".join([data[i] for i in coded]), dtype=np.uint8)  # type: ignore[misc]
+        if len(coded) == len(writes):
+            at, lens, which = key, lengths, tables
+        else:
+            at, lens, which = key[coded], lengths[coded], tuple(tables[i] for i in coded)
+        starts = np.cumsum(lens) - lens
+        index = np.arange(len(codes), dtype=np.int64) + np.repeat(at - starts, lens)
+        if all(t == which[0] for t in which):
+            values = _TABLES[which[0]][codes]  # type: ignore[index]
+        else:
+            values = _BOTH_TABLES[codes.astype(np.int64) + np.repeat(np.array(which, dtype=np.int64) * 256, lens)]
+        lanes.reshape(-1)[index] = values
+        rest = [i for i, t in enumerate(tables) if t is None]
+    else:
+        rest = range(len(writes))
+    for i in rest:
+        side, off, count, d, t = writes[i]
+        lanes[side, off:off + count] = d if t is None else _TABLES[t][np.frombuffer(d, dtype=np.uint8)]  # type: ignore[arg-type]
 
 
 def dtmf_tone(digit: str, start: int, count: int, volume: int) -> np.ndarray:
@@ -132,7 +185,9 @@ class CallRecording:
         self.digits: list[dict[str, Any]] = []
         self._streams: dict[tuple[Any, ...], _Stream] = {}
         self._placed: list[tuple[UdpDatagram | None, int]] = []
-        self._pending: list[tuple[int, _Stream, np.ndarray | None, int]] = []  # (position, stream, samples or None: minimized, count)
+        # (position, stream, data, count, table): data is G.711 codes (bytes) decoded with
+        # _TABLES[table], samples (table None), or None: minimized
+        self._pending: list[tuple[int, _Stream, bytes | np.ndarray | None, int, int | None]] = []
         self._first: int | None = None
         self._end: int | None = None
         self._w0: int | None = None  # position of the recording's first sample
@@ -147,16 +202,21 @@ class CallRecording:
 
     def feed(self, packet: MediaPacket, at: datetime, *, label: str | None = None, minimized: bool = False) -> None:
         """One RTP packet, intercepted at `at`; `label` is the carrier's direction label."""
+        self.feed_view(view_of(packet), at, label=label, minimized=minimized)
+
+    def feed_view(self, rtp: RtpView, at: datetime, *, label: str | None = None, minimized: bool = False) -> None:
+        """`feed` for the flat view of a packet (`rtp.rtp_view`, `recording_cc.cc_rtp`)."""
         if self.origin is None:
             self.origin = at
-        rtp = packet.rtp
-        stream = self._stream(packet, label)
+        stream = self._streams.get((rtp.ssrc, rtp.flow))
+        if stream is None:
+            stream = self._new_stream(rtp, label)
         if stream.is_duplicate(rtp.sequence):
             self.stats["duplicates"] += 1
             return
         self.stats["packets"] += 1
-        encoding = _STATIC.get(rtp.payload_type) or self.media.payload_types.get(rtp.payload_type) \
-            or _DEFAULT_DYNAMIC.get(rtp.payload_type, f"PT{rtp.payload_type}")
+        pt = rtp.payload_type
+        encoding = _STATIC.get(pt) or self.media.payload_types.get(pt) or _DEFAULT_DYNAMIC.get(pt, f"PT{pt}")
         event = None
         if encoding == "TELEPHONE-EVENT":
             try:
@@ -164,13 +224,15 @@ class CallRecording:
             except MalformedMedia:
                 self.stats["malformed"] += 1
                 return
-        pos_time = self.position(at)
-        if stream.anchor is None:
-            stream.anchor, stream.first_pos = (rtp.timestamp, pos_time), pos_time
-        held = (rtp, encoding, event, pos_time, minimized)
-        pos = stream.anchor[1] + _signed32(rtp.timestamp - stream.anchor[0])
+        pos_time = round((at - self.origin).total_seconds() * RATE)  # self.position(at)
+        anchor = stream.anchor
+        if anchor is None:
+            anchor = stream.anchor = (rtp.timestamp, pos_time)
+            stream.first_pos = pos_time
+        pos = (rtp.timestamp - anchor[0]) & 0xFFFFFFFF  # _signed32, inline
+        pos = anchor[1] + (pos - 0x100000000 if pos & 0x80000000 else pos)
         if abs(pos + (event.duration if event is not None else 0) - pos_time) > self.config.max_jump:
-            stream.held.append(held)  # a jump, or one packet held up in the network?
+            stream.held.append((rtp, encoding, event, pos_time, minimized))  # a jump, or one packet held up in the network?
             if len(stream.held) >= _JUMP_CONFIRM:
                 self._reanchor(stream)
             return
@@ -178,7 +240,7 @@ class CallRecording:
             for h in stream.held:
                 self._put(stream, *h)
             stream.held.clear()
-        self._put(stream, *held)
+        self._put(stream, rtp, encoding, event, pos_time, minimized, pos)
 
     def _reanchor(self, stream: _Stream) -> None:
         """The stream's RTP clock jumped: anchor it again on the first held packet's stamp."""
@@ -189,9 +251,12 @@ class CallRecording:
             self._put(stream, *h)
         stream.held.clear()
 
-    def _put(self, stream: _Stream, rtp: Any, encoding: str, event: Any, pos_time: int, minimized: bool) -> None:
-        assert stream.anchor is not None
-        pos = stream.anchor[1] + _signed32(rtp.timestamp - stream.anchor[0])
+    def _put(self, stream: _Stream, rtp: Any, encoding: str, event: Any, pos_time: int, minimized: bool,
+             pos: int | None = None) -> None:
+        """Place one packet at `pos` (by default: its RTP timestamp against the stream's anchor)."""
+        if pos is None:
+            assert stream.anchor is not None
+            pos = stream.anchor[1] + _signed32(rtp.timestamp - stream.anchor[0])
         if encoding == "CN":
             self.stats["comfort_noise"] += 1  # RFC 3389: the sender is silent: zeros follow
             return
@@ -214,23 +279,28 @@ class CallRecording:
             return
         if event is not None:
             self._event(stream, event, pos, rtp.timestamp)
-        else:
-            self._add(pos, stream, codecs.decode(encoding, rtp.payload), count)
+            return
+        self._pending.append((pos, stream, rtp.payload, count, _TABLE_OF[encoding]))  # self._add, inline
+        if self._first is None or pos < self._first:
+            self._first = pos
+        end = pos + count
+        if self._end is None or end > self._end:
+            self._end = end
 
-    def _stream(self, packet: MediaPacket, label: str | None) -> _Stream:
-        u = packet.udp
-        key = (packet.rtp.ssrc,) + ((u.src, u.src_port, u.dst, u.dst_port) if u is not None else ())
-        stream = self._streams.get(key)
-        if stream is None:
-            stream = self._streams[key] = _Stream(len(self._streams), packet.rtp.ssrc, u, label)
+    def _new_stream(self, rtp: RtpView, label: str | None) -> _Stream:
+        """A stream: one SSRC in one UDP flow (its addresses are read once, here)."""
+        stream = self._streams[(rtp.ssrc, rtp.flow)] = _Stream(len(self._streams), rtp.ssrc, udp_of(rtp), label)
         return stream
 
-    def _add(self, pos: int, stream: _Stream, samples: np.ndarray | None, count: int) -> None:
+    def _add(self, pos: int, stream: _Stream, data: bytes | np.ndarray | None, count: int, table: int | None = None) -> None:
         if count <= 0:
             return
-        self._pending.append((pos, stream, samples, count))
-        self._first = pos if self._first is None else min(self._first, pos)
-        self._end = pos + count if self._end is None else max(self._end, pos + count)
+        self._pending.append((pos, stream, data, count, table))
+        if self._first is None or pos < self._first:
+            self._first = pos
+        end = pos + count
+        if self._end is None or end > self._end:
+            self._end = end
 
     def _event(self, stream: _Stream, event: Any, pos: int, timestamp: int) -> None:
         digit = event.digit
@@ -286,27 +356,33 @@ class CallRecording:
 
     def _block(self, a: int, b: int, minimized: list[Interval]) -> Block:
         assert self._w0 is not None
-        lanes = np.zeros((2, b - a), dtype=np.int16)
-        mask = np.zeros(b - a, dtype=bool)
+        n = b - a
+        lanes = np.zeros((2, n), dtype=np.int16)
+        mask = np.zeros(n, dtype=bool)
         keep = []
+        writes: list[tuple[int, int, int, bytes | np.ndarray, int | None]] = []  # (side, offset, count, data, table)
         for entry in self._pending:
-            pos, stream, samples, count = entry
+            pos, stream, data, count, table = entry
             if pos >= b:
                 keep.append(entry)
                 continue
-            if pos + count > b:
+            end = pos + count
+            if end > b:
                 keep.append(entry)
-            lo, hi = max(pos, a), min(pos + count, b)
+            lo = pos if pos > a else a
+            hi = end if end < b else b
             if hi <= lo:
                 continue
-            if samples is None:
+            if data is None:
                 mask[lo - a:hi - a] = True
                 continue
             if stream.side is None:
                 self._place(stream)
             assert stream.side is not None
-            lanes[stream.side, lo - a:hi - a] = samples[lo - pos:hi - pos]
+            writes.append((stream.side, lo - a, hi - lo, data if lo == pos and hi == end else data[lo - pos:hi - pos], table))
         self._pending = keep
+        if writes:
+            _write(lanes, writes)
         for start, end in minimized:
             lo = max(a, self.position(start))
             hi = min(b, self.position(end) if end is not None else b)

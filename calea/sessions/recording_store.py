@@ -39,7 +39,7 @@ from calea.db.schema_recordings import recordings
 from calea.handover.errors import MalformedRecord
 from calea.services.context import Services
 from calea.sessions.call_parties import TargetIdentity
-from calea.sessions.recording_cc import cc_media
+from calea.sessions.recording_cc import cc_rtp
 from calea.sessions.recorder import CallRecording, Interval, RecorderConfig
 from calea.sessions.recording_output import MASTER_TYPE, PEAKS_TYPE, RENDITION_TYPE, RecordingFiles
 from calea.sessions.recording_sides import MediaMap, learn_from_ccopen, learn_from_sip
@@ -159,6 +159,7 @@ class Recorder:
     def handle(self, items: Iterable[StoreItem]) -> None:
         now = self.monotonic()
         touched: set[Key] = set()
+        calls, alias, book = self.calls, self.ccc_alias, self.book
         for it in items:
             if it.kind == "iri":
                 self._signalling(it, now)
@@ -167,7 +168,7 @@ class Recorder:
                 self.counts["skipped_a6"] += 1  # A6: no content under a PRTT order, nothing recorded
                 continue
             try:
-                found = cc_media(it.format, it.raw)
+                found = cc_rtp(it.format, it.raw)
             except (MalformedMedia, MalformedRecord):
                 self.counts["malformed"] += 1
                 continue
@@ -175,12 +176,14 @@ class Recorder:
                 continue
             packet, label = found
             key = (it.liid, it.cin or "")
-            key = self.ccc_alias.get(key, key)  # PacketCable: both CCCs of a split pair make one recording
-            call = self.calls.get(key) or self._open(key, it, now)
+            key = alias.get(key, key)  # PacketCable: both CCCs of a split pair make one recording
+            call = calls.get(key) or self._open(key, it, now)
             call.last_media = now
-            call.late |= it.late
-            call.quarantined |= it.quarantined
-            call.rec.feed(packet, it.intercepted_at, label=label, minimized=self.book.is_minimized(key, it.received_at))
+            if it.late:
+                call.late = True
+            if it.quarantined:
+                call.quarantined = True
+            call.rec.feed_view(packet, it.intercepted_at, label=label, minimized=book.is_minimized(key, it.received_at))
             touched.add(key)
         for key in touched:
             call = self.calls[key]
@@ -289,18 +292,21 @@ class Recorder:
         ended = started + timedelta(seconds=rendered.samples / summary["sample_rate"])
         rec_id = svc.new_id()
         name = f"{call.key[0]}-{call.key[1]}-{call.part}"
-        parts = []
-        for role, data, media_type, ext in (("master", rendered.master, MASTER_TYPE, "flac"),
-                                            ("rendition", rendered.rendition, RENDITION_TYPE, "opus"),
-                                            ("peaks", rendered.peaks, PEAKS_TYPE, "json")):
-            parts.append((role, svc.content.put(data), len(data), media_type, f"{name}.{ext}"))
-        files = {role: {"sha256": sha, "size": size, "media_type": mt} for role, sha, size, mt, _ in parts}
-        body = {"rule": "A2", "recording_id": rec_id, "liid": call.key[0], "cin": call.key[1], "part": call.part,
-                "started_at": started.isoformat(), "ended_at": ended.isoformat(), "duration_ms": summary["duration_ms"],
-                "placement": summary["placement"], "closed_by": closed_by, "files": files,
-                "minimized": summary["minimized"]}
         now = svc.now()
+        # The files are written under the store writer's lock, as a batch's are: a FIFO purge (which
+        # deletes content files nothing refers to, under the same lock) cannot take one of them
+        # between its writing and the row that refers to it.
         with self.writer.lock:
+            parts = []
+            for role, data, media_type, ext in (("master", rendered.master, MASTER_TYPE, "flac"),
+                                                ("rendition", rendered.rendition, RENDITION_TYPE, "opus"),
+                                                ("peaks", rendered.peaks, PEAKS_TYPE, "json")):
+                parts.append((role, svc.content.put(data), len(data), media_type, f"{name}.{ext}"))
+            files = {role: {"sha256": sha, "size": size, "media_type": mt} for role, sha, size, mt, _ in parts}
+            body = {"rule": "A2", "recording_id": rec_id, "liid": call.key[0], "cin": call.key[1], "part": call.part,
+                    "started_at": started.isoformat(), "ended_at": ended.isoformat(), "duration_ms": summary["duration_ms"],
+                    "placement": summary["placement"], "closed_by": closed_by, "files": files,
+                    "minimized": summary["minimized"]}
             lg = self.writer.merkle_log(call.case_id)
             hashes: list[bytes] = []
             with svc.db.write() as conn:

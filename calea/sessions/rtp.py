@@ -11,6 +11,11 @@ level in -dBov, then optional reflection coefficients; static payload type 13, R
 
 Every parser takes bytes and returns a frozen value, or raises `MalformedMedia` (the
 peer's bytes are not what they claim: the one error of this module) -- nothing else.
+
+`rtp_view` is the recorder's hot path (one call per packet of every recorded call): the
+same fields as `parse_media` as one flat tuple, read straight from the bytes of the usual
+packet (IPv4 without options, unfragmented UDP, RTP without CSRC, extension or padding);
+any other packet goes through `parse_media`, so the answer is always the parser's.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 
 UDP = 17
 _V6_SKIP = {0, 43, 60}  # extension headers with (length + 1) * 8 octets
@@ -200,3 +206,77 @@ def parse_comfort_noise(payload: bytes) -> ComfortNoise:
     if payload[0] > 127:
         raise MalformedMedia("cn-level", f"comfort-noise level {payload[0]} (0..127)")
     return ComfortNoise(payload[0], bytes(payload[1:]))
+
+
+# --- the recorder's flat view ---------------------------------------------------------------
+
+_RTP_HEAD = struct.Struct(">BBHII")
+_PORTS = struct.Struct(">HH")
+
+
+class RtpView(NamedTuple):
+    """What the recorder reads of one RTP packet, without the header objects of
+    `MediaPacket`.  `flow` names the UDP flow canonically (`flow_key`); `source` is the
+    packet as received (parsed in full, `udp_of`, when a new stream needs its addresses),
+    or the `MediaPacket` the view was made from."""
+
+    flow: bytes
+    payload_type: int
+    sequence: int
+    timestamp: int
+    ssrc: int
+    payload: bytes
+    source: bytes | MediaPacket
+    frame: str = "ip"
+
+
+_new_view = tuple.__new__  # RtpView(...) without its Python-level __new__ (the recorder makes one per packet)
+
+
+def flow_key(udp: UdpDatagram | None) -> bytes:
+    """The UDP flow as it is on the wire: source and destination addresses (4 or 16 octets
+    each; none for a udpFrame), then both ports; b"" for RTP delivered alone."""
+    if udp is None:
+        return b""
+    ports = _PORTS.pack(udp.src_port, udp.dst_port)
+    if udp.ip_version == 0:
+        return ports
+    return ipaddress.ip_address(udp.src).packed + ipaddress.ip_address(udp.dst).packed + ports
+
+
+def view_of(packet: MediaPacket) -> RtpView:
+    rtp = packet.rtp
+    return RtpView(flow_key(packet.udp), rtp.payload_type, rtp.sequence, rtp.timestamp, rtp.ssrc, rtp.payload, packet)
+
+
+def udp_of(view: RtpView) -> UdpDatagram | None:
+    """The UDP datagram (addresses, ports) of the packet a view was read from."""
+    if isinstance(view.source, MediaPacket):
+        return view.source.udp
+    return parse_media(view.source, frame=view.frame).udp
+
+
+def rtp_view(packet: bytes, frame: str = "ip") -> RtpView:
+    """`parse_media` as a flat `RtpView` (same fields, same `MalformedMedia`)."""
+    n = len(packet)
+    if frame == "ip":
+        # IPv4, IHL 5, not a fragment (offset 0, MF clear or set: first fragments parse too), UDP
+        if n >= 40 and packet[0] == 0x45 and packet[9] == 17 and not (packet[6] & 0x1F or packet[7]):
+            total = (packet[2] << 8) | packet[3]
+            end = total if 20 <= total < n else n
+            length = (packet[24] << 8) | packet[25]
+            stop = (20 + length if 20 + length < end else end) if length >= 8 else end
+            if stop >= 40 and packet[28] == 0x80:  # RTP version 2 without padding, extension, CSRC
+                _, second, seq, ts, ssrc = _RTP_HEAD.unpack_from(packet, 28)
+                return _new_view(RtpView, (packet[12:24], second & 0x7F, seq, ts, ssrc, packet[40:stop], packet, frame))
+    elif frame == "udp":
+        if n >= 20 and packet[8] == 0x80:
+            _, second, seq, ts, ssrc = _RTP_HEAD.unpack_from(packet, 8)
+            return _new_view(RtpView, (packet[:4], second & 0x7F, seq, ts, ssrc, packet[20:], packet, frame))
+    elif frame == "rtp":
+        if n >= 12 and packet[0] == 0x80:
+            _, second, seq, ts, ssrc = _RTP_HEAD.unpack_from(packet)
+            return _new_view(RtpView, (b"", second & 0x7F, seq, ts, ssrc, packet[12:], packet, frame))
+    media = parse_media(packet, frame=frame)
+    rtp = media.rtp
+    return RtpView(flow_key(media.udp), rtp.payload_type, rtp.sequence, rtp.timestamp, rtp.ssrc, rtp.payload, packet, frame)

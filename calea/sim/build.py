@@ -6,7 +6,7 @@ Formats (what a carrier delivers, and on which connection):
 |----------------|---------------------------------------------|------------------------------|
 | `etsi-102232`  | PS-PDU iPMMIRI (SIP) and iPIRI; keep-alives | TCP: PS-PDU iPMMCC (RTP) and iPCC (IP packets); keep-alives |
 | `ts101671-hi2` | IRIsContent: call Begin/Continue/End with parties and cell, SMS Report (in a ROSE Invoke by default) | none |
-| `pcesp`        | CdcPdu: Origination / TerminationAttempt, CCOpen, Answer, DialedDigitExtraction, Release, CCClose | UDP: CCC datagrams (4-byte CCC id + IPv4/UDP/RTP) |
+| `pcesp`        | CdcPdu: Origination / TerminationAttempt, NetworkSignal (ringback, alerting, busy, tones off), CCOpen, Answer, DialedDigitExtraction, Release, CCClose | UDP: CCC datagrams (4-byte CCC id + IPv4/UDP/RTP, RFC 4733 digits included) |
 | `3gpp-mms`     | MmsIRIsContent (TS 33.108 hi2mms): report "send", or "notification" then "retrieval" | TCP: CC-PDU (MMSLIC-header + the m-send-req / m-retrieve-conf PDU with subject, text, SMIL, image) |
 
 Only `etsi-102232` has keep-alives.  An MMS's HI2 reports and its HI3 CC-PDU carry one
@@ -233,7 +233,7 @@ def _hi2_call(ctx: _Ctx, index: int, call: Call, target: Target) -> None:
     if facts.answer_at is not None:
         answer = replace(base, iri_type="continue", at=ctx.time(facts.answer_at), call_state="connected")
         _hi2_add(ctx, answer, facts.answer_at, "answer")
-        if facts.digits_at is not None and call.dtmf_by == "target":
+        if facts.digits_at is not None and call.dtmf_by == "target" and call.dtmf_iri:
             keyed = replace(me, keypad=call.dtmf_after)
             digits = replace(answer, at=ctx.time(facts.digits_at), parties=(keyed, other))
             _hi2_add(ctx, digits, facts.digits_at, "digits")
@@ -272,6 +272,9 @@ def _cdc_call(ctx: _Ctx, index: int, call: Call, target: Target) -> None:
     else:
         first = cdc.termination_attempt(liid, element, t, ident, peer, me)
     _cdc_add(ctx, call.at, liid, cin, first, "origination" if call.direction == "out" else "terminationattempt")
+    for at, to, kind in _cdc_signals(call, facts, me, peer):
+        signal = cdc.network_signal(liid, element, ctx.time(at), ident, to, **kind)
+        _cdc_add(ctx, at, liid, cin, signal, "networksignal")
     opened = facts.early_at if facts.early_at is not None else facts.answer_at
     if opened is not None:
         _cdc_add(ctx, opened, liid, cin, cdc.cc_open(liid, element, ctx.time(opened), [ident], cin,
@@ -281,7 +284,7 @@ def _cdc_call(ctx: _Ctx, index: int, call: Call, target: Target) -> None:
         answering = peer if call.direction == "out" else me
         _cdc_add(ctx, facts.answer_at, liid, cin,
                  cdc.answer(liid, element, ctx.time(facts.answer_at), ident, answering), "answer")
-    if facts.digits_at is not None and call.dtmf_by == "target":
+    if facts.digits_at is not None and call.dtmf_by == "target" and call.dtmf_iri:
         _cdc_add(ctx, facts.digits_at, liid, cin, cdc.dialed_digit_extraction(
             liid, element, ctx.time(facts.digits_at), ident, call.dtmf_after), "dialeddigitextraction")
     end = ctx.time(facts.end_at)
@@ -290,6 +293,27 @@ def _cdc_call(ctx: _Ctx, index: int, call: Call, target: Target) -> None:
         _cdc_add(ctx, facts.end_at, liid, cin, cdc.cc_close(liid, element, end, cin), "ccclose")
     for m in facts.media:
         ctx.add(m.at, HI3, "ccc", liid, f"{cin:08X}", lambda _seq, d=encode_ccc(cin, m.packet): d, m.label)
+
+
+def _cdc_signals(call: Call, facts: CallFacts, me: str, peer: str) -> list[tuple[float, str, dict[str, str]]]:
+    """NetworkSignals of a call (PKT-SP-ES-DCI): (time, party signalled, signal).  Ringing:
+    ringback tone to the target who calls, an alerting pattern at the target who is called
+    (none with early media, as SIP sends 183 then).  Release carries no cause, so the
+    signals tell the outcome (`calea.sessions.call_cdc`): busy -- busy tone to the caller
+    (the target calling a busy line, or the caller of a busy target); no answer -- the
+    network's no-answer timer stops the caller's ringback (tones off) before the release;
+    cancelled -- the caller hangs up while it rings: no signal, only the release."""
+    caller = me if call.direction == "out" else peer
+    out: list[tuple[float, str, dict[str, str]]] = []
+    if call.outcome != "busy" and facts.early_at is None:
+        ring = {"audible": "ringbackTone"} if call.direction == "out" else {"alerting": "alertingPattern0"}
+        out.append((call.at + 0.05, me, ring))
+    stop = facts.end_at - 0.02  # the 486 / 480 / CANCEL instant of the SIP flow
+    if call.outcome == "busy":
+        out.append((stop, caller, {"audible": "busyTone"}))
+    elif call.outcome == "no-answer":
+        out.append((stop, caller, {"audible": "tonesOff"}))
+    return out
 
 
 # --- 3GPP TS 33.108 MMS (HI2 IRI, HI3 CC-PDU) ---------------------------------------------------

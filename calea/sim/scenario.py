@@ -17,6 +17,9 @@ File layout (TOML shown; JSON has the same keys):
     [[events]]             # type = call | sms | mms | ip_session | web_visits | idle | reconnect
     type = "call"; liid = "..."; at = 1.0; direction = "in"; peer = "+12125550199"
     outcome = "answered"   # answered | busy | no-answer | cancelled
+    dtmf_before = "42"     # RFC 4733 digits the caller keys in early media (a calling card)
+    dtmf_after = "1#"      # digits keyed after answer (an IVR menu): RFC 4733 in the RTP, and in
+    dtmf_by = "target"     #   the HI2 / CDC IRI too unless dtmf_iri = false; keyed by target | peer
     [[events]]             # an MMS with a picture; the target is its sender or a recipient
     type = "mms"; liid = "..."; at = 20.0; from = "+12125550199"; to = ["+12125550100"]
     subject = "Pier 4"; text = "..."
@@ -106,6 +109,8 @@ class Call:
     dtmf_before: str = ""  # digits the caller keys during early media (before answer)
     dtmf_after: str = ""  # digits keyed after answer (post-cut-through)
     dtmf_by: str = "target"  # who keys them: target | peer
+    dtmf_iri: bool = True  # the carrier also reports post-cut-through digits in IRI (HI2 keypad, PCESP
+    # DialedDigitExtraction); False: only the RFC 4733 events in the call content carry them
     hangup: str = "target"  # who hangs up: target | peer
 
     @property
@@ -309,6 +314,8 @@ def validate(s: Scenario) -> None:
             for digit in e.dtmf_before + e.dtmf_after:
                 if digit.upper() not in "0123456789*#ABCD":
                     raise ScenarioError(f"DTMF digit {digit!r}")
+            if e.dtmf_by not in ("target", "peer") or not isinstance(e.dtmf_iri, bool):
+                raise ScenarioError("dtmf_by: target | peer; dtmf_iri: true | false")
         if isinstance(e, IpSession):
             if s.target(e.liid).ip is None:
                 raise ScenarioError(f"{e.liid}: an ip_session needs an ip target")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 
 from calea.db.schema import cc_chunks, content_items, iri_records, segments, store_events
+from calea.handover.errors import MalformedRecord
 from calea.handover.framing import NEED_DATA, RecordSplitter
 from calea.store import leaves
 from calea.store.content import ContentStore
@@ -58,7 +59,7 @@ def case_leaves(conn: Connection, files: SegmentFiles, content: ContentStore, ca
             data = files.read(path, r["offset"], r["length"])
         except FileNotFoundError:
             data = b""
-        records = _split(data, r["format"])
+        records = split_chunk(data, r["format"])
         for i in range(r["count"]):
             what = f"cc record {i} of chunk {r['id']} (LIID {r['liid']} CIN {r['cin']}, segment {path})"
             if i < len(records):
@@ -90,7 +91,10 @@ def frame(raw: bytes, fmt: str) -> bytes:
     return raw
 
 
-def _split(data: bytes, fmt: str) -> list[bytes]:
+def split_chunk(data: bytes, fmt: str) -> list[bytes]:
+    """The records of a CC chunk, in order (the reverse of `frame`): BER records as they are,
+    PCESP datagrams behind their 4-byte length.  It stops at damage: a damaged segment's
+    records after the damage are missing (and `calea verify` names their leaves)."""
     if fmt == "pcesp-ccc":
         out, pos = [], 0
         while pos + 4 <= len(data):
@@ -100,12 +104,16 @@ def _split(data: bytes, fmt: str) -> list[bytes]:
             out.append(data[pos + 4:pos + 4 + n])
             pos += 4 + n
         return out
-    splitter = RecordSplitter()
+    splitter = RecordSplitter(max_buffer_size=len(data) + 16)  # a chunk is read whole, however large
     splitter.receive_data(data)
-    records = []
+    records: list[bytes] = []
     try:
-        while (rec := splitter.next_record()) is not NEED_DATA:
+        while True:
+            records += splitter.whole_records()
+            rec = splitter.next_record()
+            if rec is NEED_DATA:
+                break
             records.append(bytes(rec))  # type: ignore[arg-type]
-    except Exception:  # a damaged segment: the leaves after the damage are reported missing
+    except MalformedRecord:
         pass
     return records

@@ -252,7 +252,7 @@ def purge_segment(svc: Services, writer: Any, segment_id: str) -> dict[str, Any]
                 iri_records.c.case_id == case_id, iri_records.c.segment_id.is_(None), iri_records.c.received_at <= cutoff))
                 if not status.get(r.intercept_id, False)]
             recs += bare
-            chunks = conn.execute(select(cc_chunks.c.id, cc_chunks.c.intercept_id, cc_chunks.c.liid, cc_chunks.c.format,
+            chunks = conn.execute(select(cc_chunks.c.id, cc_chunks.c.intercept_id, cc_chunks.c.liid, cc_chunks.c.cin, cc_chunks.c.format,
                                          cc_chunks.c.offset, cc_chunks.c.length, cc_chunks.c.count, cc_chunks.c.leaf_start,
                                          cc_chunks.c.first_at, cc_chunks.c.last_at, segments.c.path)
                                   .join(segments, segments.c.id == cc_chunks.c.segment_id)
@@ -270,7 +270,7 @@ def purge_segment(svc: Services, writer: Any, segment_id: str) -> dict[str, Any]
             rec_ids, rec_items = _purge_recordings(conn, case_id, chunks)
             items += rec_items
             gone += [int(i.leaf_index) for i in items]
-            made.update(_refresh_calls(conn, svc, case_id, recs))
+            made.update(_refresh_calls(conn, svc, case_id, recs, chunks))
             for part in _chunks([i.id for i in items]):  # the rows go once their files have (`_drop_purged_items`)
                 conn.execute(update(content_items).where(content_items.c.id.in_(part)).values(purged_at=now))
             body = {"rule": "D2", "segment": seg["path"], "bytes": int(seg["size"]), "leaves": _ranges(sorted(set(gone))),
@@ -332,18 +332,26 @@ def _purge_recordings(conn: Connection, case_id: str, chunks: list[Any]) -> tupl
     return ids, items
 
 
-def _refresh_calls(conn: Connection, svc: Services, case_id: str, recs: list[Any]) -> dict[str, int]:
-    """The calls the purged records belonged to, made again from the records that remain;
-    a call with none left is removed, or kept without its content when a line sheet refers
-    to it (as `calea.sessions.calls_store.rebuild_calls` does)."""
+def _refresh_calls(conn: Connection, svc: Services, case_id: str, recs: list[Any], chunks: list[Any]) -> dict[str, int]:
+    """The calls the purged records belonged to -- and the calls whose content (RFC 4733
+    digits) was purged -- made again from what remains; a call with no records left is
+    removed, or kept without its content when a line sheet refers to it (as
+    `calea.sessions.calls_store.rebuild_calls` does)."""
     from calea.sessions.calls import call_formats
-    from calea.sessions.calls_store import _refresh
+    from calea.sessions.calls_store import calls_of_content, refresh_calls_in
 
     formats = set(call_formats())
     keys = {(r.liid, r.cin) for r in recs if r.cin is not None and r.format in formats}
+    streams: dict[tuple[str, str], Any] = {}
+    for c in chunks:
+        if c.cin is not None:
+            key = (c.liid, c.cin)
+            streams[key] = min(streams.get(key, c.first_at), c.first_at)
+    if streams:
+        keys |= calls_of_content(conn, case_id, streams)
     if not keys:
         return {"calls_rebuilt": 0, "calls_removed": 0, "calls_kept_for_line_sheets": 0}
-    saved = set(_refresh(conn, svc, case_id, keys))
+    saved = set(refresh_calls_in(conn, svc, case_id, keys))
     by_liid: dict[str, list[str]] = defaultdict(list)
     for liid, cin in keys:
         by_liid[liid].append(cin)

@@ -6,11 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from calea.handover.etsi102232 import read_header
 from calea.handover.model import Channel, ContentKind, RecordKind
+from calea.handover.pcesp_ccc import decode_ccc
 from calea.handover.registry import FORMATS
 from calea.intake.pipeline import Intake, Received
-from calea.sessions.calls import IndexRecord, TargetIdentity
+from calea.sessions.call_media import DigitCollector, media_context
+from calea.sessions.calls import IndexRecord, MediaDigit, TargetIdentity, build_draft
 from calea.sessions.calls_store import subscribe
+from calea.sessions.recording_cc import cc_media
 from calea.sim.build import build
 from calea.sim.plan import Plan, Record
 from calea.sim.scenario import scenario_from_dict
@@ -60,6 +64,40 @@ def index_records(fmt: str, calls: list[dict[str, Any]], *, prtt: bool = False) 
     return out
 
 
+def cc_records(p: Plan) -> list[Record]:
+    return [r for r in p.hi3 if isinstance(r, Record) and r.kind != "keepalive"]
+
+
+def media_of(p: Plan, records: list[IndexRecord], target: TargetIdentity = TARGET,
+             first_leaf: int = 10_000) -> dict[tuple[str, str], list[MediaDigit]]:
+    """RFC 4733 digits of each call's content stream (LIID, CIN), found as the store finds
+    them (pure): TS 102 232 records at their PSHeader stamp, PacketCable datagrams at their
+    (simulated) receipt time; leaves numbered from `first_leaf`."""
+    fmt = "pcesp-ccc" if p.fmt == "pcesp" else p.fmt
+    packets: dict[str, list[tuple[Any, ...]]] = {}
+    for i, r in enumerate(cc_records(p)):
+        found = cc_media(fmt, r.data)
+        if found is None:
+            continue
+        at = p.start + timedelta(seconds=r.at) if fmt == "pcesp-ccc" else read_header(r.data).timestamp
+        packets.setdefault(str(r.cin), []).append((found[0], at, first_leaf + i, found[1]))
+    groups: dict[tuple[str, str | None], list[IndexRecord]] = {}
+    for rec in records:
+        groups.setdefault((rec.liid, rec.cin), []).append(rec)
+    out: dict[tuple[str, str], list[MediaDigit]] = {}
+    for (liid, _), recs in groups.items():
+        draft = build_draft(recs)
+        if draft is None:
+            continue
+        collector = DigitCollector(media_context(recs, target))
+        for cc in draft.cc_cins:
+            for packet, at, leaf, label in packets.get(cc, ()):
+                collector.feed(packet, at, cin=cc, leaf=leaf, label=label)
+        for digit in collector.digits():
+            out.setdefault((liid, digit.cin), []).append(digit)
+    return out
+
+
 @dataclass
 class Delivered:
     ctx: dict[str, Any]
@@ -72,19 +110,44 @@ class Delivered:
 
 
 def deliver(setup: Any, fmt: str, calls: list[dict[str, Any]], *, kind: str = "eavesdropping",
-            batches: int = 2, background: bool = False) -> Delivered:
+            batches: int = 2, background: bool = False, cc: bool = False) -> Delivered:
     """An intercept under an authority of `kind`, an intake with the calls subscriber, and
-    the simulated HI2 records processed in `batches` durable batches (a call spans them)."""
+    the simulated HI2 records processed in `batches` durable batches (a call spans them).
+    With `cc`, the call content (HI3: TS 102 232-5 RTP, PacketCable CCC datagrams) too, in
+    timeline order, each record received at its simulated time."""
     ctx = setup.intercept(LIID, VOIP, kind=kind)
     intake = Intake(setup.svc)
     sub = subscribe(intake, background=background)
     now = setup.clock.now()
     p = plan(fmt, calls, start=now - timedelta(minutes=5))
-    recs = [Received(r.data, Channel.HI2, INTAKE_FORMAT[fmt], "sim", now) for r in hi2_records(p)]
-    size = max(1, -(-len(recs) // batches))
-    for i in range(0, len(recs), size):
-        intake.process(recs[i:i + size])
+    if cc:
+        _feed_timeline(intake, p, batches)
+    else:
+        recs = [Received(r.data, Channel.HI2, INTAKE_FORMAT[fmt], "sim", now) for r in hi2_records(p)]
+        size = max(1, -(-len(recs) // batches))
+        for i in range(0, len(recs), size):
+            intake.process(recs[i:i + size])
     assert sub.flush() and sub.failures == 0
     sub.close()
     intake.writer.close()
     return Delivered(ctx, intake, p)
+
+
+def _feed_timeline(intake: Intake, p: Plan, batches: int) -> None:
+    steps = [(ch, r) for ch, r in p.steps() if isinstance(r, Record) and r.kind != "keepalive"]
+    size = max(1, -(-len(steps) // batches))
+    pending: list[Received] = []
+    for i, (channel, r) in enumerate(steps):
+        at = p.start + timedelta(seconds=r.at)
+        delivery, fmt = None, INTAKE_FORMAT[p.fmt]
+        if channel == "hi3" and p.fmt == "pcesp":  # a CCC datagram: its LIID comes from the CCOpen
+            if int.from_bytes(r.data[:4], "big") not in intake.ccc_map and pending:
+                intake.process(pending)
+                pending = []
+            delivery, fmt = decode_ccc(r.data, intake.ccc_map, at), "pcesp-ccc"
+        pending.append(Received(r.data, Channel(channel), fmt, "sim", at, delivery))
+        if (i + 1) % size == 0:
+            intake.process(pending)
+            pending = []
+    if pending:
+        intake.process(pending)

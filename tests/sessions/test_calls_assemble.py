@@ -13,6 +13,7 @@ import pytest
 from calea.handover import pcesp_encode as cdc
 from calea.handover import ts101671_encode as hi2
 from calea.handover.etsi102232_sip import parse_sip
+from calea.sessions import call_cdc
 from calea.sessions.calls import (
     IndexRecord,
     TargetIdentity,
@@ -36,21 +37,14 @@ def only_call(records: list[IndexRecord], target: TargetIdentity = TARGET) -> An
 
 # --- outcomes and direction over the simulator -------------------------------------------
 
-# PacketCable Release carries no cause: an unanswered call is "no-answer" unless a tone says more.
-EXPECTED = {
-    ("etsi-102232", "busy"): "busy", ("etsi-102232", "no-answer"): "no-answer", ("etsi-102232", "cancelled"): "cancelled",
-    ("ts101671-hi2", "busy"): "busy", ("ts101671-hi2", "no-answer"): "no-answer",
-    ("ts101671-hi2", "cancelled"): "cancelled",
-    ("pcesp", "busy"): "no-answer", ("pcesp", "no-answer"): "no-answer", ("pcesp", "cancelled"): "no-answer",
-}
-
-
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("outcome", ["answered", "busy", "no-answer", "cancelled"])
 @pytest.mark.parametrize("direction", ["in", "out"])
 def test_outcome_and_direction(fmt: str, outcome: str, direction: str) -> None:
     call = only_call(index_records(fmt, [call_event(1.0, direction, outcome, ring=4.0, duration=6.0)]))
-    assert call.outcome == EXPECTED.get((fmt, outcome), outcome)
+    # PacketCable Release carries no cause: the simulator's NetworkSignals (busy tone, tones
+    # off on the network's no-answer timer, nothing when the caller hangs up) tell (call_cdc)
+    assert call.outcome == outcome
     # A1: outgoing = pen register (the target dials), incoming = trap and trace
     assert call.direction == ("outgoing" if direction == "out" else "incoming")
     assert call.collection == ("pen-register" if direction == "out" else "trap-and-trace")
@@ -68,8 +62,16 @@ def test_outcome_and_direction(fmt: str, outcome: str, direction: str) -> None:
         assert all(e.location for e in call.events)  # and at each event
     if fmt == "etsi-102232":
         assert call.cc_cins == (call.cin,) and call.sip_call_id  # RTP under the same CIN
+    ring = "PCESP NetworkSignal " + ("ringbackTone" if direction == "out" else "alertingPattern0")
     if fmt == "pcesp" and outcome == "answered":
         assert len(call.cc_cins) == 1 and len(call.cc_cins[0]) == 8  # CCC id from CCOpen
+    if fmt == "pcesp":
+        signals = [e.detail for e in call.events if e.name in ("ringing", "signal")]
+        assert signals == {"answered": [ring], "busy": ["PCESP NetworkSignal busyTone"],
+                           "no-answer": [ring, "PCESP NetworkSignal tonesOff"], "cancelled": [ring]}[outcome]
+        assert (call.ringing_at is None) == (outcome == "busy")
+        if outcome == "cancelled":  # the caller hung up: the target (out) or the other party (in)
+            assert call.released_by == ("target" if direction == "out" else "other")
 
 
 def test_several_calls_each_with_its_key() -> None:
@@ -210,26 +212,53 @@ def test_ts101671_forwarded_party() -> None:
     assert [e.name for e in call.events if e.name == "redirect"] == ["redirect"]
 
 
+def cdc_records(*messages: bytes) -> list[IndexRecord]:
+    return [r for i, x in enumerate(messages) for r in decode(x, "pcesp", leaf=i)]
+
+
 def test_pcesp_redirection_and_tones() -> None:
+    """PKT-SP-ES-DCI: Release has no cause; the NetworkSignals before it tell the outcome."""
     ident = cdc.CallIdentity("1795777200,0", "cms")
     el = "cms"
     term = cdc.termination_attempt(LIID, el, T0, ident, PEER[1:], TARGET_NUMBER[1:])
     redirect = cdc.redirection(LIID, el, T0 + timedelta(seconds=2), ident, "17185550142",
                                redirected_from=TARGET_NUMBER[1:])
     release = cdc.release(LIID, el, T0 + timedelta(seconds=3), ident)
-    recs = [r for i, x in enumerate((term, redirect, release)) for r in decode(x, "pcesp", leaf=i)]
-    call = only_call(recs)
-    assert call.direction == "incoming" and call.redirected_to == "+17185550142" and call.outcome == "no-answer"
+    call = only_call(cdc_records(term, redirect, release))
+    assert call.direction == "incoming" and call.redirected_to == "+17185550142" and call.outcome == "redirected"
 
-    def signal(tone: str) -> bytes:
-        return cdc.encode_cdc("networksignal", {"caseId": LIID, "accessingElementId": el,
-                                                "eventTime": cdc.event_time(T0 + timedelta(seconds=1)),
-                                                "callId": ident.value(), "subjectAudibleSignal": tone,
-                                                "signaledToPartyId": cdc.party(TARGET_NUMBER[1:])})
+    def signal(at: float, to: str = TARGET_NUMBER[1:], **kind: str) -> bytes:
+        return cdc.network_signal(LIID, el, T0 + timedelta(seconds=at), ident, to, **kind)
 
-    for tone, outcome in (("busyTone", "busy"), ("reorderTone", "failed"), ("ringbackTone", "no-answer")):
-        recs = [r for i, x in enumerate((term, signal(tone), release)) for r in decode(x, "pcesp", leaf=i)]
-        assert only_call(recs).outcome == outcome
+    alert = signal(0.1, alerting="alertingPattern0")
+    for tone, outcome in (("busyTone", "busy"), ("reorderTone", "failed"), ("specialInfoTone", "failed"),
+                          ("tonesOff", "no-answer"), ("ringbackTone", "cancelled")):
+        call = only_call(cdc_records(term, alert, signal(1, PEER[1:], audible=tone), release))
+        assert call.outcome == outcome, tone
+        assert call.ringing_at == T0 + timedelta(seconds=0.1)  # the alerting pattern at the target's phone
+        assert call.released_by == ("other" if outcome == "cancelled" else None)  # the caller hung up
+    # tones after the release, or after an answer, say nothing about the outcome
+    late_busy = signal(4, audible="busyTone")
+    assert only_call(cdc_records(term, release, late_busy)).outcome == "cancelled"
+    answered = only_call(cdc_records(term, cdc.answer(LIID, el, T0 + timedelta(seconds=1), ident),
+                                     signal(2, audible="busyTone"), release))
+    assert answered.outcome == "answered" and answered.duration_s == 2.0
+    # no signal at all: timing is all that is left (NO_ANSWER_TIMEOUT)
+    long_ring = cdc.release(LIID, el, T0 + timedelta(seconds=call_cdc.NO_ANSWER_TIMEOUT + 1), ident)
+    assert only_call(cdc_records(term, long_ring)).outcome == "no-answer"
+    events = only_call(cdc_records(term, alert, signal(1, PEER[1:], audible="busyTone"), release)).events
+    assert [(e.name, e.party) for e in events] == [("setup", TARGET_NUMBER), ("ringing", TARGET_NUMBER),
+                                                   ("signal", PEER), ("release", None)]
+
+
+@pytest.mark.parametrize("tones,redirected,ring,outcome", [
+    (["ringbackTone", "busyTone"], False, 1.0, "busy"), (["busyTone", "reorderTone"], True, 1.0, "busy"),
+    (["interceptTone"], False, 1.0, "failed"), (["ringbackTone"], True, 1.0, "redirected"),
+    (["ringbackTone", "tonesOff"], False, 5.0, "no-answer"), ([], False, 60.0, "no-answer"),
+    (["ringbackTone"], False, 59.9, "cancelled"), ([], False, 0.0, "cancelled"),
+])
+def test_pcesp_unanswered_outcome(tones: list[str], redirected: bool, ring: float, outcome: str) -> None:
+    assert call_cdc.unanswered_outcome(tones, redirected, ring) == outcome
 
 
 # --- OpenLI's real records --------------------------------------------------------------------

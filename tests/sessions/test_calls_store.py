@@ -27,7 +27,7 @@ def rows(svc: Any, case_id: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("fmt,outcomes", [
     ("etsi-102232", ["answered", "busy", "no-answer", "cancelled"]),
     ("ts101671-hi2", ["answered", "busy", "no-answer", "cancelled"]),
-    ("pcesp", ["answered", "no-answer", "no-answer", "no-answer"]),  # Release carries no cause
+    ("pcesp", ["answered", "busy", "no-answer", "cancelled"]),  # from the NetworkSignals (Release has no cause)
 ])
 def test_subscriber_keeps_calls_and_rebuild_agrees(setup: Setup, fmt: str, outcomes: list[str]) -> None:  # noqa: F811
     d = deliver(setup, fmt, ALL, batches=3)  # calls span batches: each batch updates them

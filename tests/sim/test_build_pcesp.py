@@ -11,6 +11,8 @@ from calea.handover import pcesp
 from calea.handover.model import ContentKind
 from calea.sim.plan import Plan
 
+from .helpers import ipv4_ok, rtp, split, transport_ok
+
 RECEIVED = datetime(2026, 1, 5, 9, 0, 30, tzinfo=timezone.utc)
 
 
@@ -30,11 +32,29 @@ def test_cdc_messages_per_call(plans: dict[str, Plan]) -> None:
         assert key
     answered = ["ccopen", "answer", "dialeddigitextraction", "release", "ccclose"]
     assert list(calls.values()) == [
-        ["terminationattempt", *answered],  # incoming, answered, the target keys digits
-        ["origination", "release"],  # busy
-        ["terminationattempt", "release"],  # no answer
-        ["origination", "release"],  # cancelled
-        ["origination", *answered],  # early media (CCOpen at 183), answered
+        ["terminationattempt", "networksignal", *answered],  # incoming (alerting), answered, the target keys digits
+        ["origination", "networksignal", "release"],  # busy: busy tone
+        ["terminationattempt", "networksignal", "networksignal", "release"],  # no answer: alerting, tones off
+        ["origination", "networksignal", "release"],  # cancelled: ringback, then only the release
+        ["origination", *answered],  # early media (CCOpen at 183, no ringback), answered
+    ]
+
+
+def test_network_signals_tell_the_outcome(plans: dict[str, Plan]) -> None:
+    """PKT-SP-ES-DCI Release has no cause: the NetworkSignals before it say what happened.
+    (signal, party signalled) per call, in order."""
+    signals: dict[str | None, list[tuple[str, str]]] = {}
+    for r in plans["pcesp"].records("hi2"):
+        d = pcesp.decode_cdc(r.data)
+        if d.fields["message"] == "networksignal":
+            what = d.fields.get("audible_signal") or d.fields.get("alerting_signal")
+            signals.setdefault(r.cin, []).append((what, d.fields["signaled_to"]["dn"]))
+    me = "12125550100"
+    assert list(signals.values()) == [
+        [("alertingPattern0", me)],  # the target's phone rings
+        [("busyTone", me)],  # the target called a busy line
+        [("alertingPattern0", me), ("tonesOff", "17185550142")],  # no-answer timer: the caller's ringback stops
+        [("ringbackTone", me)],  # cancelled: the target hangs up while it rings back
     ]
 
 
@@ -48,10 +68,14 @@ def test_pycrate_reads_cdc(plans: dict[str, Plan]) -> None:
         assert value["protocolVersion"] == "v4" and body["caseId"] == "LI-VOIP-1"
         assert body["accessingElementId"] == "sim-cms-01"
         names.append(name)
+        if name == "networksignal":  # PCESP NetworkSignal: pycrate has it (AudibleSignal / AlertingSignal)
+            assert {"subjectAudibleSignal", "alertingSignal"} & set(body) and body["signaledToPartyId"]["dn"]
+            assert body["callId"]["systemidentity"] == "sim-cms-01"
         if name == "ccopen":
             assert body["cCCId"][0] == "combCCC" and len(body["cCCId"][1]) == 8
             assert "m=audio" in body["subject"] and "m=audio" in body["associate"]
     assert names.count("ccopen") == names.count("ccclose") == 2
+    assert names.count("networksignal") == 5
 
 
 def test_ccc_datagrams_map_to_the_case(plans: dict[str, Plan]) -> None:
@@ -71,3 +95,33 @@ def test_ccc_datagrams_map_to_the_case(plans: dict[str, Plan]) -> None:
         assert d.cin == r.cin
         per_ccc[d.cin] = per_ccc.get(d.cin, 0) + 1
     assert len(per_ccc) == 2
+
+
+def test_ccc_carries_rfc4733_digits_before_and_after_answer(plans: dict[str, Plan]) -> None:
+    """The CCC datagrams carry the RTP's RFC 4733 events (read here without project code):
+    the calling-card digits of early media before the CDC Answer, the menu digits after."""
+    plan = plans["pcesp"]
+    ccc_call = {}
+    answered_at = {}
+    for r in plan.records("hi2"):
+        d = pcesp.decode_cdc(r.data)
+        if d.fields["message"] == "ccopen":
+            ccc_call[d.fields["ccc"]["combined"]] = r.cin
+        if d.fields["message"] == "answer":
+            answered_at[r.cin] = r.at
+    ends: dict[tuple[str | None, int], list[tuple[float, str, int]]] = {}
+    for r in plan.records("hi3"):
+        assert int.from_bytes(r.data[:4], "big") == int(str(r.cin), 16)
+        packet = r.data[4:]
+        assert ipv4_ok(packet) and transport_ok(packet)
+        pt, marker, _seq, ts, ssrc, payload = rtp(split(packet)[5])
+        if pt == 101 and payload[1] & 0x80:  # an end packet (E bit)
+            ends.setdefault((r.cin, ssrc), []).append((r.at, "0123456789*#ABCD"[payload[0]], ts))
+    keyed = {}
+    for (ccc, _), packets in ends.items():
+        assert all(packets[i][1:] == packets[i + 1][1:] == packets[i + 2][1:] for i in range(0, len(packets), 3))
+        call = ccc_call[ccc]
+        digits = "".join(p[1] for p in packets[::3])
+        early = "".join(p[1] for p in packets[::3] if p[0] < answered_at[call])
+        keyed[digits] = early
+    assert keyed == {"15#": "", "429": "42"}

@@ -11,7 +11,7 @@ from pycrate_asn1dir import LIETSI
 
 from calea.handover import pcesp
 from calea.handover import pcesp_encode as pe
-from calea.handover.errors import MalformedRecord
+from calea.handover.errors import CodecUsageError, MalformedRecord
 from calea.handover.model import Channel, ContentKind, RecordKind
 
 T = datetime(2026, 11, 27, 12, 0, 0, 125000, tzinfo=timezone.utc)
@@ -101,6 +101,28 @@ def test_independent_records() -> None:
     d = pcesp.decode_cdc(independent("confpartychange", body))
     assert d.fields["communicating"] == [{"parties": [{"dn": "1"}, {"dn": "2"}],
                                           "ccc": {"combined": "0000000A", "combined_id": 10}}]
+
+
+def test_network_signal_round_trip_and_pycrate() -> None:
+    """NetworkSignal as the simulator builds it: the project's decoder and pycrate agree; the
+    signal names are the ASN.1 enumerations; Release has nothing to say why (no cause)."""
+    record = pe.network_signal("C", "AE", T, CALL, "7185550199", audible="busyTone", alerting="callWaitingPattern1",
+                               display={"callingNumber": "2125550100"}, other="line busy")
+    d = pcesp.decode_cdc(record)
+    assert (d.cin, d.kind, d.content) == (CALL.key, RecordKind.IRI, ())
+    assert d.fields["audible_signal"] == "busyTone" and d.fields["alerting_signal"] == "callWaitingPattern1"
+    assert d.fields["signaled_to"] == {"dn": "7185550199"} and d.fields["other_signal"] == "line busy"
+    assert d.fields["terminal_display"] == {"callingNumber": "2125550100"}
+    CDC.from_ber(record)
+    name, body = CDC.get_val()["message"]
+    assert name == "networksignal" and body["subjectAudibleSignal"] == "busyTone"
+    assert body["signaledToPartyId"] == {"dn": "7185550199"} and body["eventTime"][-1] == "Z"
+    assert {"busyTone", "ringbackTone", "tonesOff", "reorderTone"} <= set(pe.AUDIBLE_SIGNALS)
+    assert "alertingPattern0" in pe.ALERTING_SIGNALS
+    assert set(LIETSI.PCESP.Release._cont) == {"caseId", "accessingElementId", "eventTime", "callId"}
+    for bad in ({"audible": "fanfare"}, {"alerting": "loud"}, {}, {"display": {"colour": "red"}}):
+        with pytest.raises(CodecUsageError):
+            pe.network_signal("C", "AE", T, CALL, "1", **bad)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("time", "expected", "assumed"), [
