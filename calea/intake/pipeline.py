@@ -115,6 +115,7 @@ class Intake:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._drained = threading.Condition()
+        self._wrote = False  # whether the batch in `process` reached the store
         self.ccc_map: dict[int, str] = {}
         # Called after each durable batch with the items stored (sessions, live monitors).
         # A subscriber must be quick and must not raise; it runs on the intake thread.
@@ -211,10 +212,7 @@ class Intake:
                 count += _weight(parcel)
             batch = [r for p in parcels for r in p]
             try:
-                self.process(batch)
-            except Exception:
-                log.exception("intake batch of %d records failed; streams reloaded", len(batch))
-                self._load_streams()
+                self._process_or_salvage(batch)
             finally:
                 with self._queued_lock:
                     self._queued -= len(batch)
@@ -223,9 +221,34 @@ class Intake:
                 with self._drained:
                     self._drained.notify_all()
 
+    def _process_or_salvage(self, batch: list[Received]) -> None:
+        """`process`; should it raise before anything of the batch was stored, the batch again
+        in halves down to the record that makes it fail, which is kept in quarantine with the
+        error as its reason: one bad record loses nothing else."""
+        try:
+            self.process(batch)
+            return
+        except Exception as exc:
+            log.exception("intake batch of %d records failed; streams reloaded", len(batch))
+            self._load_streams()
+            if self._wrote:  # stored already (a later step failed): nothing to salvage
+                return
+            error = exc
+        if len(batch) == 1:
+            rec = batch[0]
+            self.writer.write([], [], [Malformed(self.svc.now(), rec.peer, rec.channel.value, rec.format, "processing-error",
+                                                 f"{type(error).__name__}: {error}", rec.record)])
+            self.stats.counters.malformed += 1
+            return
+        mid = len(batch) // 2
+        for part in (batch[:mid], batch[mid:]):
+            self.stats.counters.received -= len(part)  # counted once already
+            self._process_or_salvage(part)
+
     # --- the work ----------------------------------------------------------------------------
 
     def process(self, batch: list[Received]) -> BatchResult:
+        self._wrote = False
         if time.monotonic() - self._snapshot_at >= self.snapshot_seconds:
             self.refresh_snapshot()
         now = self.svc.now()
@@ -264,7 +287,8 @@ class Intake:
                     if not state.observe(header.sequence):
                         c.duplicates += 1
                         continue
-                    at = from_epoch_us(header.timestamp_us)
+                    us = header.timestamp_us
+                    at = None if us is None else from_epoch_us(us)  # no stamp at all: the gate refuses it (A8)
                     res = gate(header.liid, at, True, now)
                     dec, icpt = res.decision, res.intercept
                     if icpt is None or dec.suppress_content or not dec.stored:
@@ -293,6 +317,7 @@ class Intake:
                         continue
                 self._judge(d, rec, now, items, refused)
         result = self.writer.write(items, refused, bad)
+        self._wrote = True
         for subscriber in self.subscribers:
             try:
                 subscriber(items)

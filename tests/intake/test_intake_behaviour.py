@@ -168,3 +168,50 @@ def test_b3_quarantine_marks_stored_data_and_signs_it(setup: Setup, running: Run
     with setup.svc.db.read() as conn:
         assert conn.execute(select(refusals.c.rule).where(refusals.c.liid == "EX-B3")).scalars().all() == ["B3"]
     assert verify_store(setup.svc).ok
+
+
+def test_cc_without_any_time_stamp_refused_and_the_batch_stored(setup: Setup, running: RunningIntake) -> None:
+    """A8: a record with no interception time at all is refused (with its metadata) -- and the
+    records around it in the same batch are stored all the same."""
+    setup.clock.set(T)
+    setup.intercept("NOTS-1", PHONE)
+    running.intake.refresh_snapshot()
+    unstamped = encode_ps_pdu(PSHeader(liid="NOTS-1", sequence=5, cin=7, operator_id="EXAMPLETEL"), IPMMCC("fromTarget", bytes(200)))
+    push(running.ports["hi3"], b"".join(cc("NOTS-1", s, T) for s in range(5)) + unstamped
+         + b"".join(cc("NOTS-1", s, T) for s in range(6, 10)))
+    running.settle(1)
+    with setup.svc.db.read() as conn:
+        assert conn.execute(select(func.sum(cc_chunks.c.count)).where(cc_chunks.c.liid == "NOTS-1")).scalar() == 9
+        refused = conn.execute(select(refusals.c.rule, refusals.c.seq).where(refusals.c.liid == "NOTS-1")).all()
+    assert [(r.rule, r.seq) for r in refused] == [("A8", 5)]
+
+
+def test_a_record_that_breaks_the_pipeline_is_quarantined_and_its_batch_stored(setup: Setup, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Bad input loses nothing: should judging one record raise (a defect, not a codec error),
+    its batch is taken again in halves, every other record is stored, and that one is kept in
+    quarantine with the error as its reason."""
+    from calea.handover.model import Channel
+    from calea.intake.pipeline import Intake, Received
+
+    setup.clock.set(T)
+    setup.intercept("BUG-1", PHONE)
+    intake = Intake(setup.svc)
+    judge = Intake._judge
+
+    def broken(self, d, rec, now, items, refused):  # type: ignore[no-untyped-def]
+        if d.sequence == 13:
+            raise RuntimeError("defect on record 13")
+        return judge(self, d, rec, now, items, refused)
+
+    monkeypatch.setattr(Intake, "_judge", broken)
+    batch = [Received(iri("BUG-1", s, T), Channel.HI2, "etsi-102232", "t", T) for s in range(40)]
+    intake._process_or_salvage(batch)
+    with setup.svc.db.read() as conn:
+        seqs = sorted(conn.execute(select(iri_records.c.seq).where(iri_records.c.liid == "BUG-1")).scalars())
+        bad = conn.execute(select(malformed.c.reason, malformed.c.message, malformed.c.sha256)).all()
+    assert seqs == [s for s in range(40) if s != 13]
+    assert [(b.reason, b.message) for b in bad] == [("processing-error", "RuntimeError: defect on record 13")]
+    assert setup.svc.content.get(bad[0].sha256) == batch[13].record
+    c = intake.stats.counters
+    assert (c.received, c.stored, c.malformed) == (40, 39, 1)
+    assert verify_store(setup.svc).ok
