@@ -214,4 +214,5 @@ def test_a_record_that_breaks_the_pipeline_is_quarantined_and_its_batch_stored(s
     assert setup.svc.content.get(bad[0].sha256) == batch[13].record
     c = intake.stats.counters
     assert (c.received, c.stored, c.malformed) == (40, 39, 1)
+    intake.writer.close()
     assert verify_store(setup.svc).ok
