@@ -63,23 +63,15 @@ def _overflow(pos: int) -> MalformedRecord:
     return MalformedRecord("ber-length-overflow", "value runs past its container", pos)
 
 
-# The fast-path result of the last `read_header`: (record, (header, pstart, pend)).  The
-# intake reads the header of every record and then decodes the IRI ones in full; `scan`
-# of the same bytes object answers from here instead of parsing the header twice.  One
-# tuple, replaced atomically (safe with several threads); bytes are immutable.
-_last: tuple[object, tuple[PSHeader, int, int]] = (None, (PSHeader("", 0), 0, 0))
-
-
 def scan(
     record: bytes, max_record_size: int = DEFAULT_MAX_RECORD_SIZE
 ) -> tuple[PSHeader, int, int]:
-    """Decode the PSHeader; return it with the value range of the payload [2] element."""
+    """Decode the PSHeader; return it with the value range of the payload [2] element.
+
+    Raises `MalformedRecord` (only) for anything malformed."""
     if type(record) is bytes and 2 < len(record) <= max_record_size:
-        last = _last
-        if last[0] is record:  # `read_header` just did it (the intake calls both)
-            return last[1]
         try:
-            found = fast_scan(record)
+            found = fast_scan(record)  # the C version never raises; the Python one may on truncation
         except IndexError:
             found = None
         if found is not None:
@@ -94,19 +86,7 @@ def read_header(record: bytes, max_record_size: int = DEFAULT_MAX_RECORD_SIZE) -
     """Decode the PSHeader of one PS-PDU and classify its payload, without decoding it.
 
     Raises `MalformedRecord` (only) for anything malformed."""
-    if type(record) is bytes and 2 < len(record) <= max_record_size:
-        try:
-            found = fast_scan(record)
-        except IndexError:
-            found = None
-        if found is not None:
-            global _last
-            _last = (record, found)
-            return found[0]
-    try:
-        return _scan(record, max_record_size)[0]
-    except IndexError:
-        raise MalformedRecord("ber-truncated", "record ends inside a TLV header") from None
+    return scan(record, max_record_size)[0]
 
 
 def _scan(rec: bytes, max_record_size: int) -> tuple[PSHeader, int, int]:  # noqa: C901

@@ -20,16 +20,13 @@ from typing import Any
 
 from sqlalchemy import Connection, func, or_, select, tuple_
 
-import calea.db.schema_calls  # noqa: F401  (until calea.db.schema imports it)
-import calea.db.schema_live  # noqa: F401
-import calea.db.schema_recordings  # noqa: F401
 from calea.db.schema import authorities, intercepts
 from calea.db.schema_calls import calls
 from calea.db.schema_live import live_minimization
 from calea.db.schema_recordings import recordings
 from calea.domain.intercepts import covers_identifiers
 from calea.errors import AccessDenied, NotFound
-from calea.services.calls import Reader, call_dict, open_read, visible
+from calea.services.calls import Reader, call_dict, filter_calls, open_read, visible
 from calea.services.context import Actor, Services
 from calea.services.rows import authority_from, identifiers_from
 
@@ -46,20 +43,12 @@ def search_calls(svc: Services, actor: Actor, case_id: str, *, purpose: str | No
     """Calls newest first, `limit` from `offset`, with `total` matching the filters."""
     with svc.db.write() as conn:
         reader = open_read(conn, svc, actor, case_id, purpose)
-        q = select(calls).where(calls.c.case_id == case_id, visible(reader))
+        q = filter_calls(select(calls), case_id, reader, since, until, direction, outcome)  # the API's filters
         if intercept_id:
             if conn.execute(select(intercepts.c.id).where(intercepts.c.id == intercept_id,
                                                           intercepts.c.case_id == case_id)).first() is None:
                 raise NotFound("no such intercept in this case")
             q = q.where(calls.c.intercept_id == intercept_id)
-        if since is not None:
-            q = q.where(calls.c.started_at >= since)
-        if until is not None:
-            q = q.where(calls.c.started_at < until)
-        if direction:
-            q = q.where(calls.c.direction == direction)
-        if outcome:
-            q = q.where(calls.c.outcome == outcome)
         if party and party.strip():
             needle = party.strip().lower()
             q = q.where(or_(*(func.lower(calls.c[col]).contains(needle, autoescape=True) for col in PARTY_COLUMNS)))

@@ -88,7 +88,7 @@ def _time(value: str | datetime | None, name: str) -> datetime | None:
     return parsed
 
 
-def _filtered(q: Select[Any], case_id: str, reader: Reader, since: datetime | None, until: datetime | None,
+def filter_calls(q: Select[Any], case_id: str, reader: Reader, since: datetime | None, until: datetime | None,
               direction: str | None = None, outcome: str | None = None) -> Select[Any]:
     q = q.where(calls.c.case_id == case_id, visible(reader))
     if since is not None:
@@ -108,7 +108,7 @@ def list_calls(svc: Services, actor: Actor, case_id: str, *, purpose: str | None
     t0, t1 = _time(since, "since"), _time(until, "until")
     with svc.db.write() as conn:
         reader = open_read(conn, svc, actor, case_id, purpose)
-        q = _filtered(select(calls), case_id, reader, t0, t1, direction, outcome)
+        q = filter_calls(select(calls), case_id, reader, t0, t1, direction, outcome)
         rows = conn.execute(q.order_by(calls.c.started_at.desc(), calls.c.id)
                             .limit(max(1, min(limit, 1000))).offset(max(0, offset))).mappings().all()
         svc.audit(conn, actor, "calls.read", case_id=case_id, object_type="calls", object_id=f"{len(rows)} calls",
@@ -219,7 +219,7 @@ def calls_csv(svc: Services, actor: Actor, case_id: str, *, purpose: str | None,
         reader = open_read(conn, svc, actor, case_id, purpose)
         svc.audit(conn, actor, "calls.export_csv", case_id=case_id, object_type="calls",
                   object_id=f"since={since or '-'} until={until or '-'}", purpose=purpose)
-    return _pages(svc, _filtered(select(calls), case_id, reader, t0, t1), (calls.c.started_at, calls.c.id),
+    return _pages(svc, filter_calls(select(calls), case_id, reader, t0, t1), (calls.c.started_at, calls.c.id),
                   CALL_CSV, lambda r: _call_row(r, reader))
 
 

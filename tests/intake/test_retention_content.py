@@ -17,7 +17,6 @@ from calea.db.schema_recordings import recordings
 from calea.intake.pipeline import Intake
 from calea.services import retention
 from calea.services.traffic_index import catch_up
-from calea.sessions.ccpackets import header_item
 from calea.sessions.calls_store import subscribe
 from calea.sim.build import build
 from calea.sim.scenario import scenario_from_dict
@@ -228,24 +227,6 @@ def test_files_left_by_a_crash_after_the_commit_are_finished(setup: Setup, monke
     assert result.ok, result.problems
 
 
-class _HeaderIntake(Intake):
-    """`tests.sessions.traffic_helpers.HeaderIntake` (header records kept under a PRTT
-    order, A1/A6), whatever the arguments of the pipeline's judging methods."""
-
-    def _judge(self, d: Any, rec: Any, now: Any, items: list[Any], refused: list[Any]) -> None:
-        n = len(items)
-        super()._judge(d, rec, now, items, refused)
-        if len(items) > n:
-            items[-1] = header_item(items[-1], d.raw)
-
-    def _judge_cc(self, h: Any, cin: str, rec: Any, *rest: Any) -> None:
-        items = rest[-2]
-        n = len(items)
-        super()._judge_cc(h, cin, rec, *rest)  # type: ignore[misc]
-        if len(items) > n:
-            items[-1] = header_item(items[-1], rec.record)
-
-
 def test_purge_under_prtt_takes_the_flows_of_header_records(setup: Setup) -> None:
     """A1/A6 data goes the same way: flows made from header records, and the messages'
     addressing, leave with the records they came from."""
@@ -256,7 +237,7 @@ def test_purge_under_prtt_takes_the_flows_of_header_records(setup: Setup) -> Non
     ip = setup.intercept("DEMO-IP-0001", IP_TARGET, kind="prtt", start=T - 20 * D, days=10)
     voip = setup.intercept("DEMO-VOIP-0001", VOIP, kind="prtt", start=T - 20 * D, days=10)
     setup.clock.set(T - 15 * D)
-    intake = _HeaderIntake(setup.svc)
+    intake = Intake(setup.svc)  # keeps header records under a PRTT order itself (A1/A6)
     try:
         feed_plan(intake, demo_plan(setup))
     finally:

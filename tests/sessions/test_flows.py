@@ -23,7 +23,7 @@ from calea.sim.ipflows import session_packets
 from calea.sim.packets import dns_answer, tcp, udp
 from calea.sim.scenario import IpSession, Target
 from tests.intake.conftest import Setup, setup  # noqa: F401 (fixture)
-from tests.sessions.traffic_helpers import IP_TARGET, PURPOSE, HeaderIntake, demo_plan, feed, investigator
+from tests.sessions.traffic_helpers import IP_TARGET, PURPOSE, demo_plan, feed, investigator
 
 T = datetime(2026, 11, 27, 11, 0, tzinfo=timezone.utc)
 
@@ -135,7 +135,7 @@ def test_flows_from_the_store_under_a_warrant(setup: Setup) -> None:  # noqa: F8
 
 def test_flows_under_prtt_come_from_header_records(setup: Setup) -> None:  # noqa: F811
     ip = setup.intercept("DEMO-IP-0001", IP_TARGET, kind="prtt")
-    intake = HeaderIntake(setup.svc)
+    intake = Intake(setup.svc)
     try:
         feed(intake, demo_plan(setup))
     finally:

@@ -25,7 +25,7 @@ from calea.sim.packets import TcpFlow
 from calea.store.verify import verify_store
 from tests.intake.conftest import Setup, setup  # noqa: F401 (fixture)
 from tests.sessions.traffic_helpers import (
-    IP_TARGET, PURPOSE, VOIP, WEB, HeaderIntake, demo_plan, feed, feed_deliveries, investigator, needs_tshark, tshark,
+    IP_TARGET, PURPOSE, VOIP, WEB, demo_plan, feed, feed_deliveries, investigator, needs_tshark, tshark,
 )
 
 AT = datetime(2026, 11, 27, 11, 58, tzinfo=timezone.utc)
@@ -166,7 +166,7 @@ def _all_bytes(root: Path) -> bytes:
 def test_prtt_keeps_no_bodies_parts_or_payloads(setup: Setup, tmp_path: Path) -> None:  # noqa: F811
     """A6: under PRTT orders (with the header records of A1) nothing of the scenario's
     content is anywhere: not in the content store, the segments, the database."""
-    voip = _voip(setup, "prtt", HeaderIntake, others=True)
+    voip = _voip(setup, "prtt", others=True)
     markers = [SMS_TEXT, MMS_TEXT.encode(), b"north pier", IMAGE[:64], b"BEGIN:VCARD", b"<smil>",
                b"GET /schedule.html", b"<!doctype html>", b"\x03www\x07example\x03com", b"mail.example.org"]
     stored = _all_bytes(tmp_path)  # the SQLite file and its WAL, segments, content store, logs

@@ -18,7 +18,7 @@ from calea.sim.ipflows import session_packets
 from calea.sim.scenario import IpSession, Target
 from tests.intake.conftest import Setup, setup  # noqa: F401 (fixture)
 from tests.sessions.traffic_helpers import (
-    IP_TARGET, PURPOSE, WEB, HeaderIntake, demo_plan, feed, investigator, needs_tshark, tshark,
+    IP_TARGET, PURPOSE, WEB, demo_plan, feed, investigator, needs_tshark, tshark,
 )
 
 T = datetime(2026, 11, 27, 11, 0, tzinfo=timezone.utc)
@@ -121,7 +121,7 @@ def test_pcap_needs_a_grant_and_a_purpose(setup: Setup) -> None:  # noqa: F811
 
 def test_pcap_refused_under_prtt(setup: Setup) -> None:  # noqa: F811
     """A6: under a PRTT order no packet is kept, only header records: no pcap."""
-    ip, _ = _stored(setup, HeaderIntake, kind="prtt")
+    ip, _ = _stored(setup, kind="prtt")
     inv = investigator(setup, ip["case"]["id"], ip["authority"]["id"])
     with pytest.raises(RuleViolation) as exc:
         traffic.pcap(setup.svc, inv, ip["case"]["id"], purpose=PURPOSE, intercept_id=ip["intercept"]["id"])

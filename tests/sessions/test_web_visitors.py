@@ -17,7 +17,7 @@ from calea.services import traffic
 from calea.sessions.visitors import Visit, resolve, visitors, web_address
 from tests.intake.conftest import Setup, setup  # noqa: F401 (fixture)
 from tests.sessions.traffic_helpers import (
-    IP_TARGET, PURPOSE, WEB, WEB_CLIENTS, HeaderIntake, demo_plan, feed, investigator,
+    IP_TARGET, PURPOSE, WEB, WEB_CLIENTS, demo_plan, feed, investigator,
 )
 
 T = datetime(2026, 11, 27, 11, 0, tzinfo=timezone.utc)
@@ -69,7 +69,7 @@ def _report(setup: Setup, kind: str, intake_cls: type[Intake]) -> tuple[dict, di
 
 def test_visitors_under_prtt_from_header_records(setup: Setup) -> None:  # noqa: F811
     """A1: exactly the scenario's visiting addresses, from header records only (A6)."""
-    web, report = _report(setup, "prtt", HeaderIntake)
+    web, report = _report(setup, "prtt", Intake)
     assert [v["address"] for v in report["visitors"]] == WEB_CLIENTS
     assert report["sources"] == ["header"] and report["resolution"] == [{"address": "203.0.113.80", "source": "literal"}]
     plan_start = demo_plan(setup).start
@@ -88,7 +88,7 @@ def test_visitors_under_a_warrant_from_kept_packets(setup: Setup) -> None:  # no
 
 
 def test_report_only_for_a_web_address_an_authority_names(setup: Setup) -> None:  # noqa: F811
-    web, _ = _report(setup, "prtt", HeaderIntake)
+    web, _ = _report(setup, "prtt", Intake)
     inv = investigator(setup, web["case"]["id"], web["authority"]["id"])
     with pytest.raises(RuleViolation) as exc:
         traffic.web_visitors(setup.svc, inv, web["case"]["id"], "http://www.example.org/", purpose=PURPOSE)
@@ -125,7 +125,7 @@ def test_host_resolved_from_dns_under_a_warrant_and_configured_under_prtt(setup:
 def test_configured_address_under_prtt(setup: Setup) -> None:  # noqa: F811
     idents = IP_TARGET + [{"kind": "url", "value": "http://www.example.com/"}]
     prtt = setup.intercept("DEMO-IP-0001", idents, kind="prtt")
-    intake = HeaderIntake(setup.svc)
+    intake = Intake(setup.svc)
     try:
         feed(intake, demo_plan(setup))
     finally:

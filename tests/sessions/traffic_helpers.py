@@ -30,11 +30,6 @@ TSHARK = shutil.which("tshark")
 needs_tshark = pytest.mark.skipif(TSHARK is None, reason="tshark is not installed (Debian package `tshark`)")
 
 
-# The pipeline itself keeps a CC delivery whose content a PRTT order suppresses as its header
-# record (`calea.sessions.ccpackets.header_item`, rules A1, A6); the name stays for the tests.
-HeaderIntake = Intake
-
-
 def demo_plan(setup: Any, fmt: str = "etsi-102232") -> Plan:
     return build(load_demo_scenario(), fmt, now=setup.clock.now() - timedelta(minutes=5))
 
