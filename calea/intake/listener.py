@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import socket
 import ssl
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -218,6 +219,22 @@ class DatagramProtocol(asyncio.DatagramProtocol):
         self.intake.offer(Received(data, Channel.HI3, "pcesp-ccc", peer, now, delivery))
 
 
+UDP_RECEIVE_BUFFER = 8 << 20  # PCESP over UDP has no back-pressure: the kernel buffer is the cushion
+
+
+def widen_receive_buffer(sock: socket.socket, wanted: int = UDP_RECEIVE_BUFFER) -> int:
+    """Ask for a `wanted`-byte receive buffer; return what the kernel granted.
+
+    The kernel caps the request at net.core.rmem_max (and doubles it for bookkeeping); a
+    grant below the wish is logged so the operator can raise the limit."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, wanted)
+    granted = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    if granted < wanted:
+        log.warning("UDP receive buffer is %d bytes (asked %d): raise net.core.rmem_max so bursts of "
+                    "call content are not dropped by the kernel", granted, wanted)
+    return granted
+
+
 class _DatagramServer:
     """Lets a UDP endpoint be closed like a TCP server."""
 
@@ -248,6 +265,7 @@ async def start_listeners(intake: Intake, specs: list[ListenerSpec], registry: R
         if spec.format == "pcesp-ccc":
             transport, _ = await loop.create_datagram_endpoint(
                 lambda s=spec: DatagramProtocol(intake, s, ccc_map if ccc_map is not None else {}), local_addr=(spec.host, spec.port))
+            widen_receive_buffer(transport.get_extra_info("socket"))
             servers.append(_DatagramServer(transport))  # type: ignore[arg-type]
             continue
         server = await loop.create_server(lambda s=spec: IntakeProtocol(intake, s, registry), spec.host, spec.port, ssl=spec.ssl)

@@ -4,6 +4,7 @@ record stored once, the resent tail counted as duplicates, nothing refused or ma
 from __future__ import annotations
 
 import asyncio
+import socket
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -71,6 +72,8 @@ def test_pcesp_into_the_intake(setup: Setup) -> None:  # noqa: F811
     setup.intercept("DEMO-VOIP-0001", VOIP)
     r, _ = _other_format(setup, "pcesp", "pcesp-ccc")
     try:
+        udp = r.servers[1].transport.get_extra_info("socket")  # type: ignore[attr-defined]
+        assert udp.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) > 1 << 20  # room for a burst
         plan = build(load_demo_scenario(), "pcesp", now=setup.clock.now() - timedelta(minutes=5))
         report = asyncio.run(deliver(plan, host="127.0.0.1", hi2_port=r.ports["hi2"], hi3_port=r.ports["hi3"], fmt="pcesp"))
         assert report.ok
