@@ -185,7 +185,7 @@ def main() -> None:
     ap.add_argument("--database-url", default=None, help="e.g. postgresql+psycopg://postgres@127.0.0.1/test (empty schema!)")
     args = ap.parse_args()
     print(f"{'mix':<6} {'PDUs':>10} {'seconds':>8} {'PDUs/s':>10} {'PDUs/CPU-s':>11} {'floor PDUs/s':>13} {'peak RSS MB':>12}")
-    mixes = [("cc", args.cc, 1), ("iri", args.iri, 1)]
+    mixes = [(kind, n, 1) for kind, n in (("cc", args.cc), ("iri", args.iri)) if n > 0]
     if args.duration:
         mixes = [("cc", args.cc, max(2, int(args.duration * 45_000 / args.cc)))]
     for kind, n, repeat in mixes:

@@ -13,8 +13,11 @@ from sqlalchemy import Connection, Table, bindparam, insert
 
 
 class BulkInsert:
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, *, repeating: tuple[str, ...] = ()) -> None:
+        """`repeating`: columns whose values repeat across a batch (hashable), whose bind
+        processing is done once per distinct value."""
         self.table = table
+        self.repeating = frozenset(repeating)
         self._prepared: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...], list[Callable[[Any], Any] | None], bool]] = {}
 
     def _prepare(self, conn: Connection, names: tuple[str, ...]) -> tuple[str, tuple[str, ...], list[Callable[[Any], Any] | None], bool]:
@@ -39,7 +42,13 @@ class BulkInsert:
         columns = []
         for name, proc in zip(order, processors):
             values = [r[name] for r in rows]
-            columns.append([proc(v) for v in values] if proc is not None else values)
+            if proc is None:
+                columns.append(values)
+            elif name in self.repeating:  # the same value for many rows: processed once each
+                seen: dict[Any, Any] = {}
+                columns.append([seen[v] if v in seen else seen.setdefault(v, proc(v)) for v in values])
+            else:
+                columns.append([proc(v) for v in values])
         params: list[Any] = list(zip(*columns))
         if not positional:
             params = [dict(zip(order, p)) for p in params]

@@ -53,8 +53,22 @@ def canonical(obj: Any) -> bytes:
     return orjson.dumps(obj, option=_OPTS, default=_default)
 
 
-def iri_leaf(row: Mapping[str, Any]) -> bytes:
-    return IRI_TAG + canonical({k: row.get(k) for k in IRI_FIELDS})
+_TIMES = ("intercepted_at", "received_at")
+
+
+def iri_leaf(row: Mapping[str, Any], times: dict[datetime, str] | None = None) -> bytes:
+    """The leaf of an IRI index row.  `times`: a memo of instants already written as text
+    (the writer's, per batch: the records of one read share their arrival time)."""
+    data = {k: row.get(k) for k in IRI_FIELDS}
+    if times is not None:
+        for k in _TIMES:
+            value = data[k]
+            if isinstance(value, datetime):
+                found = times.get(value)
+                if found is None:
+                    found = times[value] = _default(value)
+                data[k] = found
+    return IRI_TAG + canonical(data)
 
 
 def cc_leaf(raw: bytes) -> bytes:

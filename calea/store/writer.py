@@ -36,7 +36,7 @@ from calea.store.segments import MAX_SEGMENT, OpenSegment, SegmentFiles
 
 log = logging.getLogger("calea.store")
 
-_IRI_INSERT = BulkInsert(iri_records)
+_IRI_INSERT = BulkInsert(iri_records, repeating=("received_at", "late", "quarantined"))
 _CC_PREFIX = b"\x00" + leaves.CC_TAG  # RFC 9162 leaf prefix + the CC domain tag
 
 
@@ -170,6 +170,7 @@ class StoreWriter:
                 return first
 
             iri_rows: list[dict[str, Any]] = []
+            times: dict[datetime, str] = {}  # instants as leaf text, once each
             chunk_rows: list[dict[str, Any]] = []
             suppress: dict[tuple[str, str, str], list[Any]] = {}
             touched: dict[str, OpenSegment] = {}
@@ -205,7 +206,7 @@ class StoreWriter:
                     touched[seg.id] = seg
                     row.update(segment_id=seg.id, offset=self.files.append(seg, it.raw), length=len(it.raw),
                                raw_sha256=hashlib.sha256(it.raw).hexdigest())
-                row["leaf_index"] = take(it.case_id, leaves.iri_leaf(row))
+                row["leaf_index"] = take(it.case_id, leaves.iri_leaf(row, times))
                 iri_rows.append(row)
                 result.stored += 1
                 for part in it.content:

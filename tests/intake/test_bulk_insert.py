@@ -30,8 +30,10 @@ def _rows(first_leaf: int) -> list[dict[str, object]]:
     return rows
 
 
-def test_bulk_insert_writes_what_sqlalchemy_writes(svc) -> None:  # type: ignore[no-untyped-def]
-    bulk = BulkInsert(iri_records)
+@pytest.mark.parametrize("repeating", [(), ("received_at", "late", "quarantined", "intercepted_at")])
+def test_bulk_insert_writes_what_sqlalchemy_writes(svc, repeating) -> None:  # type: ignore[no-untyped-def]
+    """Also with values processed once per distinct value (the writer's arrival times)."""
+    bulk = BulkInsert(iri_records, repeating=repeating)
     with svc.db.write() as conn:
         conn.execute(insert(iri_records), _rows(0))
         bulk.execute(conn, _rows(100))
