@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from calea import __version__
@@ -51,7 +52,7 @@ def create_app(svc: Services) -> FastAPI:
         if not request.url.path.startswith("/api/") and exc.status == 401:
             return RedirectResponse("/login", status_code=303)
         if not request.url.path.startswith("/api/"):
-            return pages.error_page(request, exc)
+            return await run_in_threadpool(pages.error_page, request, exc)  # (writes its audit event)
         return JSONResponse(exc.to_dict(), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)

@@ -17,7 +17,6 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from starlette.background import BackgroundTask
 from starlette.datastructures import FormData, UploadFile
 
 from calea.audit import log as audit_log
@@ -195,12 +194,12 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
 
 def error_page(request: Request, exc: CaleaError) -> Response:
     """The page for a refusal raised outside a form handler (e.g. a case without a grant).
-    The refusal is itself an audit event (C5), written after the response is sent."""
+    The refusal is itself an audit event (C5), written before the page is sent: a refusal
+    shown is a refusal recorded."""
     if isinstance(exc, PageRedirect):
         return RedirectResponse(exc.location, status_code=303)
-    response = render(request, "error.html", status=exc.status, error=exc)
-    response.background = BackgroundTask(record_refusal, request, exc)
-    return response
+    record_refusal(request, exc)
+    return render(request, "error.html", status=exc.status, error=exc)
 
 
 def record_refusal(request: Request, exc: CaleaError) -> None:
