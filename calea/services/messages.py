@@ -4,56 +4,83 @@ Threads and addressing are call-identifying (A1).  Bodies and MMS parts are cont
 items the store kept only under an eavesdropping authority (A2); under a PRTT order a
 message shows `content_suppressed` and has no parts (A6).  Reads are audited with their
 purpose (C5); who sees what follows `calea.services.dataread` (C2, B3).
+
+Threads are counted, and a thread's messages filtered and paged (offset / limit, with the
+total), in the database: the visibility rule B3 is a WHERE clause
+(`traffic.visible_where`), checked once more on the rows read.  `messages_csv` exports
+every message that matches, a batch at a time.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, case, func, select
 
-from calea.db.schema import content_items
+from calea.db.schema import content_items, intercepts
 from calea.db.schema_ip import messages
 from calea.domain.access import Perm, has_perm
 from calea.errors import AccessDenied, NotFound
 from calea.services.context import Actor, Services
 from calea.services.dataread import Scope, read_scope
+from calea.services.traffic import csv_line, keyset_batches, page_offset, visible_where
 from calea.services.traffic_index import catch_up
 
 INLINE_TEXT = 16_384  # text parts up to this size are shown inline to readers of content
 
 
-def _visible_messages(conn: Connection, scope: Scope, case_id: str, counterparty: str | None = None) -> list[Any]:
-    q = select(messages).where(messages.c.case_id == case_id)
+MESSAGE_CSV = ("message_id", "at", "liid", "kind", "event", "direction", "target", "counterparty", "from", "to", "cc",
+               "bcc", "correlation", "content_suppressed", "parts", "text", "quarantined", "record_id")
+
+
+def _messages_query(scope: Scope, case_id: str, counterparty: str | None = None,
+                    intercept_id: str | None = None) -> Select[Any]:
+    """The messages of a case the scope lets the caller see (B3, in SQL), of one thread
+    and / or one intercept."""
+    q = select(messages).where(messages.c.case_id == case_id, visible_where(scope, messages))
     if counterparty is not None:
         q = q.where(messages.c.counterparty == counterparty)
-    rows = conn.execute(q.order_by(messages.c.at, messages.c.id)).mappings().all()
-    return [r for r in rows if scope.visible(r["intercept_id"], r["quarantined"])]
+    if intercept_id is not None:
+        q = q.where(messages.c.intercept_id == intercept_id)
+    return q
 
 
-def threads(svc: Services, actor: Actor, case_id: str, *, purpose: str | None) -> dict[str, Any]:
-    """One entry per counterparty: how many messages, when, which kinds and directions."""
+def _check_intercept(conn: Connection, case_id: str, intercept_id: str | None) -> None:
+    if intercept_id is not None and conn.execute(select(intercepts.c.id).where(
+            intercepts.c.id == intercept_id, intercepts.c.case_id == case_id)).first() is None:
+        raise NotFound("no such intercept in this case")
+
+
+def threads(svc: Services, actor: Actor, case_id: str, *, purpose: str | None,
+            intercept_id: str | None = None) -> dict[str, Any]:
+    """One entry per counterparty (of the case, or of one intercept's messages): how many
+    messages, when, which kinds and directions; the most recent thread first."""
     catch_up(svc)
     with svc.db.write() as conn:
         scope = read_scope(conn, svc, actor, case_id, purpose, content=False)
-        rows = _visible_messages(conn, scope, case_id)
+        _check_intercept(conn, case_id, intercept_id)
+        seen = _messages_query(scope, case_id, intercept_id=intercept_id).subquery()
+        counted = conn.execute(
+            select(seen.c.counterparty, func.count().label("messages"), func.min(seen.c.at).label("first_at"),
+                   func.max(seen.c.at).label("last_at"),
+                   func.sum(case((seen.c.direction == "in", 1), else_=0)).label("in"),
+                   func.sum(case((seen.c.direction == "out", 1), else_=0)).label("out"))
+            .group_by(seen.c.counterparty)
+            .order_by(func.max(seen.c.at).desc(), seen.c.counterparty)).mappings().all()
+        kinds: dict[str, set[str]] = defaultdict(set)
+        liids: dict[str, set[str]] = defaultdict(set)
+        for cp, kind, liid in conn.execute(select(seen.c.counterparty, seen.c.kind, seen.c.liid).distinct()):
+            kinds[cp].add(kind)
+            liids[cp].add(liid)
+        total = sum(int(t["messages"]) for t in counted)
         svc.audit(conn, actor, "messages.threads", case_id=case_id, object_type="messages",
-                  object_id=f"{len(rows)} messages", purpose=purpose)
-    out: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        t = out.get(r["counterparty"])
-        if t is None:
-            t = out[r["counterparty"]] = {"counterparty": r["counterparty"], "messages": 0, "first_at": r["at"],
-                                          "last_at": r["at"], "kinds": set(), "in": 0, "out": 0, "liids": set()}
-        t["messages"] += 1
-        t["first_at"], t["last_at"] = min(t["first_at"], r["at"]), max(t["last_at"], r["at"])
-        t["kinds"].add(r["kind"])
-        t["liids"].add(r["liid"])
-        if r["direction"] in ("in", "out"):
-            t[r["direction"]] += 1
-    return {"threads": [{**t, "kinds": sorted(t["kinds"]), "liids": sorted(t["liids"])}
-                        for t in sorted(out.values(), key=lambda t: t["last_at"], reverse=True)]}
+                  object_id=f"{total} messages", purpose=purpose,
+                  detail=f"{len(counted)} threads" + (f"; intercept {intercept_id}" if intercept_id else ""))
+    return {"threads": [{"counterparty": t["counterparty"], "messages": int(t["messages"]), "first_at": t["first_at"],
+                         "last_at": t["last_at"], "kinds": sorted(kinds[t["counterparty"]]), "in": int(t["in"] or 0),
+                         "out": int(t["out"] or 0), "liids": sorted(liids[t["counterparty"]])} for t in counted]}
 
 
 def _reads_content(actor: Actor, scope: Scope, r: Any) -> bool:
@@ -89,21 +116,72 @@ def _message_dict(r: Any, parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def thread(svc: Services, actor: Actor, case_id: str, counterparty: str | None, *, purpose: str | None,
-           limit: int = 500) -> dict[str, Any]:
-    """The messages of one thread (or of the case), with part metadata; the text of text
-    parts inline for readers of content."""
+           limit: int = 500, offset: int = 0, intercept_id: str | None = None, clamp: bool = False) -> dict[str, Any]:
+    """The messages of one thread (or of the case), oldest first, `limit` from `offset`,
+    with the `total` matching (counted and paged in the database) and part metadata; the
+    text of text parts inline for readers of content.  With `clamp`, an offset past the
+    end reads the last page."""
     catch_up(svc)
+    limit = max(1, min(limit, 5000))
     with svc.db.write() as conn:
         scope = read_scope(conn, svc, actor, case_id, purpose, content=False)
-        rows = _visible_messages(conn, scope, case_id, counterparty)[: max(1, min(limit, 5000))]
-        with_text = {r["content_leaf"] for r in rows if r["content_leaf"] is not None and _reads_content(actor, scope, r)}
+        _check_intercept(conn, case_id, intercept_id)
+        q = _messages_query(scope, case_id, counterparty, intercept_id)
+        total = int(conn.execute(select(func.count()).select_from(q.subquery())).scalar() or 0)
+        offset = page_offset(offset, limit, total, clamp)
+        found = conn.execute(q.order_by(messages.c.at, messages.c.id).limit(limit).offset(offset)).mappings().all()
+        # B3 once more on the rows read (the WHERE clause says the same): a page never shows more
+        rows = [r for r in found if scope.visible(r["intercept_id"], r["quarantined"])]
+        with_text = {r["content_leaf"] for r in rows
+                     if r["content_leaf"] is not None and _reads_content(actor, scope, r)}
         parts = _parts(conn, svc, case_id, rows, with_text)
         svc.audit(conn, actor, "messages.read", case_id=case_id, object_type="thread",
                   object_id=(counterparty or "all")[:100], purpose=purpose,
-                  detail=f"{len(rows)} messages, {len(with_text)} with text")
-    return {"counterparty": counterparty,
+                  detail=f"{len(rows)} messages ({offset + 1 if rows else 0}-{offset + len(rows)} of {total}), "
+                         f"{len(with_text)} with text" + (f"; intercept {intercept_id}" if intercept_id else ""))
+    return {"counterparty": counterparty, "total": total, "offset": offset, "limit": limit,
             "messages": [_message_dict(r, parts.get(r["content_leaf"], []) if r["content_leaf"] is not None else [])
                          for r in rows]}
+
+
+def messages_csv(svc: Services, actor: Actor, case_id: str, counterparty: str | None, *, purpose: str | None,
+                 intercept_id: str | None = None) -> Iterator[str]:
+    """Every message of a thread (or of the case), of one intercept or all, as CSV (RFC 4180),
+    oldest first: addressing (A1), whether the body was suppressed under a PRTT order (A6),
+    the number of parts kept, and the text of text parts for readers of content -- the
+    thread view's rules.  Access is checked and the export audited with its purpose before
+    the first line; the rows are then read a batch at a time."""
+    catch_up(svc)
+    with svc.db.write() as conn:
+        scope = read_scope(conn, svc, actor, case_id, purpose, content=False)
+        _check_intercept(conn, case_id, intercept_id)
+        svc.audit(conn, actor, "messages.export_csv", case_id=case_id, object_type="thread",
+                  object_id=(counterparty or "all")[:100], purpose=purpose,
+                  detail=f"intercept {intercept_id}" if intercept_id else None)
+    query = _messages_query(scope, case_id, counterparty, intercept_id)
+
+    def lines() -> Iterator[str]:
+        yield csv_line(list(MESSAGE_CSV))
+        for batch in keyset_batches(svc, query, (messages.c.at, messages.c.id)):
+            rows = [r for r in batch if scope.visible(r["intercept_id"], r["quarantined"])]
+            with_text = {r["content_leaf"] for r in rows
+                         if r["content_leaf"] is not None and _reads_content(actor, scope, r)}
+            with svc.db.read() as conn:
+                parts = _parts(conn, svc, case_id, rows, with_text)
+            for r in rows:
+                kept = parts.get(r["content_leaf"], []) if r["content_leaf"] is not None else []
+                yield csv_line(_message_row(r, kept))
+
+    return lines()
+
+
+def _message_row(r: Any, parts: list[dict[str, Any]]) -> list[Any]:
+    parties = r["parties"] or {}
+    texts = [p["text"] for p in parts if "text" in p]
+    return [r["id"], r["at"], r["liid"], r["kind"], r["event"], r["direction"], r["target"], r["counterparty"],
+            *(" ".join(parties.get(k) or []) for k in ("from", "to", "cc", "bcc")), r["correlation"],
+            bool(r["content_suppressed"]), len(parts), "\n".join(texts) if texts else None, bool(r["quarantined"]),
+            r["record_id"]]
 
 
 def part(svc: Services, actor: Actor, case_id: str, message_id: int, part_id: int, *,

@@ -6,7 +6,8 @@ the caller's grant (C2); quarantined data follows `calea.services.dataread` (B3)
 * pcap: content (A2) -- only packets an eavesdropping authority let the store keep.
   Under a PRTT order there are none (A6): the request is refused naming A6.
 * flows: addressing (A1) from kept packets and from header records; the names read from
-  payloads (DNS, SNI, Host) are content and shown only to readers of content.
+  payloads (DNS, SNI, Host) are content and shown only to readers of content.  Read a page
+  at a time (offset / limit and the total, in the database) or all of them as CSV.
 * web visitors: who visited a web address an authority of the case names (A1).
 """
 
@@ -20,13 +21,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, func, insert, or_, select, true, update
 
 from calea.db.schema import authorities, intercepts, iri_records
 from calea.db.schema_ip import ip_flows, web_addresses
 from calea.domain.access import Role
 from calea.errors import AccessDenied, InvalidInput, NotFound, RuleViolation
 from calea.services.access import check_case_access
+from calea.services.calls import cell
 from calea.services.context import Actor, Services
 from calea.services.dataread import REVIEWERS, Scope, read_scope
 from calea.services.rows import authority_from
@@ -40,6 +42,10 @@ from calea.store.segments import SegmentFiles
 
 MEDIA_TYPES = {"pcap": "application/vnd.tcpdump.pcap", "pcapng": "application/x-pcapng"}
 _PAYLOAD_NAMES = ("dns_queries", "dns_answers", "sni", "http_host")
+FLOW_CSV = ("flow_id", "liid", "source", "protocol", "client", "client_port", "server", "server_port", "target_side",
+            "first_at", "last_at", "packets_up", "bytes_up", "packets_down", "bytes_down", "dns_queries", "dns_answers",
+            "sni", "http_host", "quarantined")
+CSV_BATCH = 500  # rows read per query while a CSV export streams
 
 
 @dataclass
@@ -120,26 +126,126 @@ def _names_visible(actor: Actor, scope: Scope, r: Any) -> bool:
     return actor.role not in REVIEWERS or bool(r["quarantined"]) or r["intercept_id"] in scope.quarantined_intercepts
 
 
+def _flow_row(f: dict[str, Any]) -> list[Any]:
+    """A flow as a CSV row: DNS queries space-separated, answers `name type value; ...`;
+    the names empty where they are withheld (None) or were never read (header records)."""
+    queries = " ".join(f["dns_queries"]) if f["dns_queries"] else None
+    answers = "; ".join(" ".join(str(x) for x in a) for a in f["dns_answers"]) if f["dns_answers"] else None
+    return [f["id"], f["liid"], f["source"], f["protocol"], f["client"], f["client_port"], f["server"],
+            f["server_port"], f["target_side"], f["first_at"], f["last_at"], f["packets_up"], f["bytes_up"],
+            f["packets_down"], f["bytes_down"], queries, answers, f["sni"], f["http_host"], bool(f["quarantined"])]
+
+
+def visible_where(scope: Scope, table: Table) -> ColumnElement[bool]:
+    """`scope.visible(row.intercept_id, row.quarantined)` as SQL (B3), so that a table of a
+    case's traffic or messages is filtered, counted and paged in the database."""
+    held = sorted(scope.quarantined_intercepts)
+    if scope.quarantine == "include":
+        return true()
+    if scope.quarantine == "exclude":
+        return and_(table.c.quarantined.is_(False), table.c.intercept_id.not_in(held))
+    if scope.quarantine == "only":
+        return or_(table.c.quarantined.is_(True), table.c.intercept_id.in_(held))
+    raise ValueError(f"unknown quarantine mode {scope.quarantine!r}")
+
+
+def page_offset(offset: int, limit: int, total: int, clamp: bool) -> int:
+    """The offset to read from: never negative; with `clamp`, an offset past the end reads
+    the last page instead of nothing (the console's pager, for a page number out of range)."""
+    offset = max(0, offset)
+    if clamp and offset >= total:
+        offset = max(0, (total - 1) // limit * limit)
+    return offset
+
+
+def keyset_batches(svc: Services, query: Select[Any], order: tuple[Any, Any],
+                   size: int | None = None) -> Iterator[list[Any]]:
+    """The rows of `query` in `order` (a time column, then the id), `size` (`CSV_BATCH`) at a
+    time: each batch is one query after the last (time, id) sent, never an offset into everything."""
+    size = size or CSV_BATCH
+    last: tuple[Any, Any] | None = None
+    while True:
+        q = query
+        if last is not None:
+            q = q.where(or_(order[0] > last[0], and_(order[0] == last[0], order[1] > last[1])))
+        with svc.db.read() as conn:
+            rows = conn.execute(q.order_by(*order).limit(size)).mappings().all()
+        if rows:
+            yield list(rows)
+        if len(rows) < size:
+            return
+        last = (rows[-1][order[0].name], rows[-1][order[1].name])
+
+
+def csv_line(values: list[Any]) -> str:
+    """One CSV line (RFC 4180), each cell as the calls export writes it (ISO 8601 UTC times,
+    formula-looking text quoted)."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow([cell(v) for v in values])
+    return buf.getvalue()
+
+
+def _flows_query(scope: Scope, case_id: str, icpt: Any, start: datetime | None, end: datetime | None) -> Select[Any]:
+    q = select(ip_flows).where(ip_flows.c.case_id == case_id, visible_where(scope, ip_flows))
+    if icpt is not None:
+        q = q.where(ip_flows.c.intercept_id == icpt.id)
+    if start is not None:
+        q = q.where(ip_flows.c.last_at >= start)
+    if end is not None:
+        q = q.where(ip_flows.c.first_at < end)
+    return q
+
+
+def _flow_filters(icpt: Any, start: datetime | None, end: datetime | None) -> str:
+    return (f"{icpt.liid if icpt else 'all'} {start.isoformat() if start else '-'}.."
+            f"{end.isoformat() if end else '-'}")
+
+
 def flows(svc: Services, actor: Actor, case_id: str, *, purpose: str | None, intercept_id: str | None = None,
-          start: datetime | None = None, end: datetime | None = None, limit: int = 500) -> dict[str, Any]:
+          start: datetime | None = None, end: datetime | None = None, limit: int = 500, offset: int = 0,
+          clamp: bool = False) -> dict[str, Any]:
+    """Flows oldest first, `limit` from `offset`, with the `total` matching the filters
+    (counted and paged in the database); `truncated` when more follow this page."""
+    catch_up(svc)
+    limit = max(1, min(limit, 5000))
+    with svc.db.write() as conn:
+        scope = read_scope(conn, svc, actor, case_id, purpose, content=False)
+        icpt = _intercept(conn, case_id, intercept_id)
+        q = _flows_query(scope, case_id, icpt, start, end)
+        total = int(conn.execute(select(func.count()).select_from(q.subquery())).scalar() or 0)
+        offset = page_offset(offset, limit, total, clamp)
+        found = conn.execute(q.order_by(ip_flows.c.first_at, ip_flows.c.id)
+                             .limit(limit).offset(offset)).mappings().all()
+        # B3 once more on the rows read (the WHERE clause says the same): a page never shows more
+        rows = [r for r in found if scope.visible(r["intercept_id"], r["quarantined"])]
+        svc.audit(conn, actor, "traffic.flows", case_id=case_id, object_type="ip_flows", object_id=f"{len(rows)} flows",
+                  purpose=purpose, detail=f"{offset + 1 if rows else 0}-{offset + len(rows)} of {total}; "
+                                          f"{_flow_filters(icpt, start, end)}")
+    return {"flows": [_flow_dict(r, _names_visible(actor, scope, r)) for r in rows],
+            "total": total, "offset": offset, "limit": limit, "truncated": offset + len(found) < total}
+
+
+def flows_csv(svc: Services, actor: Actor, case_id: str, *, purpose: str | None, intercept_id: str | None = None,
+              start: datetime | None = None, end: datetime | None = None) -> Iterator[str]:
+    """Every flow matching the filters as CSV (RFC 4180), oldest first.  Access is checked
+    and the export audited with its purpose before the first line; the rows are then read
+    a batch at a time.  DNS / SNI / Host only for readers of content, as on the page."""
     catch_up(svc)
     with svc.db.write() as conn:
         scope = read_scope(conn, svc, actor, case_id, purpose, content=False)
         icpt = _intercept(conn, case_id, intercept_id)
-        q = select(ip_flows).where(ip_flows.c.case_id == case_id)
-        if icpt is not None:
-            q = q.where(ip_flows.c.intercept_id == icpt.id)
-        if start is not None:
-            q = q.where(ip_flows.c.last_at >= start)
-        if end is not None:
-            q = q.where(ip_flows.c.first_at < end)
-        rows = [r for r in conn.execute(q.order_by(ip_flows.c.first_at, ip_flows.c.id)).mappings()
-                if scope.visible(r["intercept_id"], r["quarantined"])]
-        svc.audit(conn, actor, "traffic.flows", case_id=case_id, object_type="ip_flows", object_id=f"{len(rows)} flows",
-                  purpose=purpose)
-    limit = max(1, min(limit, 5000))
-    return {"flows": [_flow_dict(r, _names_visible(actor, scope, r)) for r in rows[:limit]],
-            "total": len(rows), "truncated": len(rows) > limit}
+        svc.audit(conn, actor, "traffic.flows_export_csv", case_id=case_id, object_type="ip_flows",
+                  object_id=icpt.liid if icpt else "all", purpose=purpose, detail=_flow_filters(icpt, start, end))
+    query = _flows_query(scope, case_id, icpt, start, end)
+
+    def lines() -> Iterator[str]:
+        yield csv_line(list(FLOW_CSV))
+        for batch in keyset_batches(svc, query, (ip_flows.c.first_at, ip_flows.c.id)):
+            for r in batch:
+                if scope.visible(r["intercept_id"], r["quarantined"]):
+                    yield csv_line(_flow_row(_flow_dict(r, _names_visible(actor, scope, r))))
+
+    return lines()
 
 
 def _visits(conn: Any, scope: Scope, case_id: str, servers: list[str], start: datetime | None,

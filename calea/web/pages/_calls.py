@@ -26,7 +26,7 @@ from calea.sessions.call_model import DIRECTIONS, OUTCOMES
 from calea.web.auth import services
 from calea.web.pages._common import Signed, record_refusal, render, text
 from calea.web.pages._content import (
-    ask_purpose, chosen_intercept, content_case, intercept_choices, iso, stated_purpose, when,
+    ask_purpose, chosen_intercept, content_case, intercept_choices, iso, page_count, requested_page, stated_purpose, when,
 )
 
 router = APIRouter()
@@ -46,7 +46,7 @@ def calls_page(case_id: str, request: Request, actor: Actor = Signed) -> Respons
         return ask_purpose(request, case, "calls", keep=filters)
     svc = services(request)
     choices = intercept_choices(request, actor, case_id)
-    page = int(text(q, "page")) if text(q, "page").isdigit() and int(text(q, "page")) > 0 else 1
+    page = requested_page(q)
     error: CaleaError | None = None
     found: dict[str, Any] = {"calls": [], "total": 0}
     since = until = None
@@ -64,7 +64,7 @@ def calls_page(case_id: str, request: Request, actor: Actor = Signed) -> Respons
         record_refusal(request, exc)
         error = exc
     liids = {i["id"]: i["liid"] for i in choices}
-    pages = max(1, -(-found["total"] // PAGE_SIZE))
+    pages = page_count(found["total"], PAGE_SIZE)
     return render(request, "content/calls.html", status=error.status if error else 200, error=error, case=case,
                   section="calls", purpose=purpose, filters=filters, intercepts=choices, liids=liids,
                   calls=found["calls"], total=found["total"], page=page, pages=pages, page_size=PAGE_SIZE,

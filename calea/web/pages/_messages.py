@@ -1,21 +1,28 @@
 """SMS, SIP MESSAGE and MMS threads of a case, one per counter-party (rules A1, A2, A6, C1, C2, C5).
 
-    GET /cases/{case_id}/messages?purpose=&intercept_id=&counterparty=
+    GET /cases/{case_id}/messages?purpose=&intercept_id=&counterparty=&page=
+    GET /cases/{case_id}/messages.csv?purpose=&intercept_id=&counterparty=
 
 Read through `calea.services.messages`, as the JSON API reads them, each read audited with
 its purpose.  Addressing is call-identifying (A1) and always shown; bodies and MMS parts
 are content: shown inline (text) or as thumbnails and links to the part through the API
 (`/api/v1/cases/{case_id}/messages/{id}/parts/{part}?purpose=`) for readers of content,
 and never under a PRTT order -- the page then says "content not authorized (PRTT)" (A6).
+
+The messages of the chosen thread come `PAGE_SIZE` a page, oldest first, paged in the
+database with their total; the pager's links keep the filters and the purpose.  The CSV
+holds every message that matches (the thread, or with `counterparty` empty the whole case),
+its export audited with the purpose like the calls CSV.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from calea.domain.access import Perm, has_perm
 from calea.errors import CaleaError, InvalidInput, NotFound
@@ -24,49 +31,82 @@ from calea.services.context import Actor
 from calea.services.dataread import REVIEWERS
 from calea.web.auth import services
 from calea.web.pages._common import Signed, record_refusal, render, text
-from calea.web.pages._content import ask_purpose, chosen_intercept, content_case, intercept_choices, stated_purpose
+from calea.web.pages._content import (
+    ask_purpose, chosen_intercept, content_case, intercept_choices, page_count, requested_page, stated_purpose,
+)
 
 router = APIRouter()
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp")
+PAGE_SIZE = 100
+FILTERS = ("intercept_id", "counterparty")
+_SHOWN = (InvalidInput, NotFound)  # refusals shown on the page; C2 goes to the error page
 
 
 @router.get("/cases/{case_id}/messages", response_class=HTMLResponse)
 def messages_page(case_id: str, request: Request, actor: Actor = Signed) -> Response:
+    return messages_view(request, actor, case_id)
+
+
+@router.get("/cases/{case_id}/messages.csv", response_model=None)
+def messages_csv(case_id: str, request: Request, actor: Actor = Signed) -> Response:
+    """Every message matching the page's filters as CSV: the export is audited with the
+    purpose before the first line (C5); a refusal comes back on the messages page."""
+    content_case(request, actor, case_id)
+    q = request.query_params
+    purpose = stated_purpose(request)
+    if not purpose:
+        return messages_view(request, actor, case_id)
+    counterparty = text(q, "counterparty") or None
+    try:
+        intercept_id = chosen_intercept(q, intercept_choices(request, actor, case_id))
+        lines = messages.messages_csv(services(request), actor, case_id, counterparty, purpose=purpose,
+                                      intercept_id=intercept_id)
+    except _SHOWN as exc:
+        record_refusal(request, exc)
+        return messages_view(request, actor, case_id, error=exc)
+    return StreamingResponse(lines, media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="messages-{case_id}.csv"'})
+
+
+def messages_view(request: Request, actor: Actor, case_id: str, *, error: CaleaError | None = None) -> Response:
     case = content_case(request, actor, case_id)
     q = request.query_params
-    filters = {k: text(q, k) for k in ("intercept_id", "counterparty")}
+    filters = {k: text(q, k) for k in FILTERS}
     purpose = stated_purpose(request)
     if not purpose:
         return ask_purpose(request, case, "messages", keep=filters)
     svc = services(request)
     choices = intercept_choices(request, actor, case_id)
     auths = authorities.list_authorities(svc, actor, case_id)
-    error: CaleaError | None = None
     threads: list[dict[str, Any]] = []
     shown: list[dict[str, Any]] = []
+    page, total = requested_page(q), 0
     try:
         intercept_id = chosen_intercept(q, choices)
-        liid = next((i["liid"] for i in choices if i["id"] == intercept_id), None)
-        threads = messages.threads(svc, actor, case_id, purpose=purpose)["threads"]
-        if liid is not None:
-            threads = [t for t in threads if liid in t["liids"]]
+        threads = messages.threads(svc, actor, case_id, purpose=purpose, intercept_id=intercept_id)["threads"]
         counterparty = filters["counterparty"] or None
         if counterparty is not None and counterparty not in {t["counterparty"] for t in threads}:
             raise NotFound("no thread with this counter-party")
         if counterparty is None and threads:
             counterparty = threads[0]["counterparty"]
         if counterparty is not None:
-            got = messages.thread(svc, actor, case_id, counterparty, purpose=purpose)["messages"]
-            shown = [view(m, auths, actor) for m in got if intercept_id is None or m["intercept_id"] == intercept_id]
+            got = messages.thread(svc, actor, case_id, counterparty, purpose=purpose, intercept_id=intercept_id,
+                                  limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, clamp=True)
+            shown = [view(m, auths, actor) for m in got["messages"]]
+            total, page = got["total"], got["offset"] // PAGE_SIZE + 1
         filters["counterparty"] = counterparty or ""
-    except (InvalidInput, NotFound) as exc:
-        record_refusal(request, exc)
-        error = exc
+    except _SHOWN as exc:
+        if error is None:
+            record_refusal(request, exc)
+            error = exc
+        page = 1
     prtt_only = bool(auths) and not any(a["allows_content"] for a in auths)
     return render(request, "content/messages.html", status=error.status if error else 200, error=error, case=case,
                   section="messages", purpose=purpose, filters=filters, intercepts=choices, threads=threads,
-                  messages=shown, prtt_only=prtt_only, reads_content=reads_content(actor))
+                  messages=shown, prtt_only=prtt_only, reads_content=reads_content(actor), total=total, page=page,
+                  pages=page_count(total, PAGE_SIZE), page_size=PAGE_SIZE,
+                  case_messages=sum(t["messages"] for t in threads))
 
 
 def reads_content(actor: Actor) -> bool:

@@ -1,13 +1,18 @@
 """IP traffic of a case: flow summaries, the pcap / pcapng download and the web-visitor
 report (rules A1, A2, A6, C2, C5).
 
-    GET /cases/{case_id}/traffic?purpose=&intercept_id=&start=&end=&url=&vstart=&vend=
+    GET /cases/{case_id}/traffic?purpose=&intercept_id=&start=&end=&page=&url=&vstart=&vend=
     GET /cases/{case_id}/traffic/pcap?purpose=&intercept_id=&start=&end=&format=
+    GET /cases/{case_id}/traffic/flows.csv?purpose=&intercept_id=&start=&end=
 
 Everything is read through `calea.services.traffic`, as the JSON API reads it, each read
 audited with its purpose.  The forms take UTC times (`datetime-local`).  A refused download
 (no packets are kept under a PRTT order, A6) or report (the web address is named by no
 authority of the case, A1) comes back on the traffic page with its rule id.
+
+The flows come `FLOW_PAGE_SIZE` a page, oldest first, paged in the database with their
+total; the pager's links keep the flow filters (intercept, time range) and the purpose.
+The flows CSV holds every flow that matches, its export audited with the purpose.
 """
 
 from __future__ import annotations
@@ -23,12 +28,12 @@ from calea.services.context import Actor
 from calea.web.auth import services
 from calea.web.pages._common import Signed, record_refusal, render, text
 from calea.web.pages._content import (
-    ask_purpose, chosen_intercept, content_case, intercept_choices, iso, stated_purpose, when,
+    ask_purpose, chosen_intercept, content_case, intercept_choices, iso, page_count, requested_page, stated_purpose, when,
 )
 
 router = APIRouter()
 
-FLOW_LIMIT = 500
+FLOW_PAGE_SIZE = 100
 FORMATS = ("pcap", "pcapng")
 PROTOCOLS = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6", 132: "SCTP"}
 FIELDS = ("intercept_id", "start", "end", "url", "vstart", "vend", "format")
@@ -62,6 +67,26 @@ def pcap_download(case_id: str, request: Request, actor: Actor = Signed) -> Resp
                              headers={"Content-Disposition": f'attachment; filename="{dl.filename}"'})
 
 
+@router.get("/cases/{case_id}/traffic/flows.csv", response_model=None)
+def flows_csv(case_id: str, request: Request, actor: Actor = Signed) -> Response:
+    """Every flow matching the flow filters as CSV: the export is audited with the purpose
+    before the first line (C5); a refusal comes back on the traffic page."""
+    content_case(request, actor, case_id)
+    q = request.query_params
+    purpose = stated_purpose(request)
+    if not purpose:
+        return traffic_view(request, actor, case_id)
+    try:
+        choices = intercept_choices(request, actor, case_id)
+        lines = traffic.flows_csv(services(request), actor, case_id, purpose=purpose,
+                                  intercept_id=chosen_intercept(q, choices), start=when(q, "start"), end=when(q, "end"))
+    except _SHOWN as exc:
+        record_refusal(request, exc)
+        return traffic_view(request, actor, case_id, error=exc, open_form="flows")
+    return StreamingResponse(lines, media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="flows-{case_id}.csv"'})
+
+
 def traffic_view(request: Request, actor: Actor, case_id: str, *, error: CaleaError | None = None,
                  open_form: str | None = None) -> Response:
     case = content_case(request, actor, case_id)
@@ -73,11 +98,13 @@ def traffic_view(request: Request, actor: Actor, case_id: str, *, error: CaleaEr
     svc = services(request)
     choices = intercept_choices(request, actor, case_id)
     auths = authorities.list_authorities(svc, actor, case_id)
-    flows: dict[str, Any] = {"flows": [], "total": 0, "truncated": False}
+    flows: dict[str, Any] = {"flows": [], "total": 0, "offset": 0}
     report: dict[str, Any] | None = None
+    page = requested_page(q)
     try:
         flows = traffic.flows(svc, actor, case_id, purpose=purpose, intercept_id=chosen_intercept(q, choices),
-                              start=when(q, "start"), end=when(q, "end"), limit=FLOW_LIMIT)
+                              start=when(q, "start"), end=when(q, "end"), limit=FLOW_PAGE_SIZE,
+                              offset=(page - 1) * FLOW_PAGE_SIZE, clamp=True)
     except _SHOWN as exc:
         if error is None:
             record_refusal(request, exc)
@@ -90,6 +117,7 @@ def traffic_view(request: Request, actor: Actor, case_id: str, *, error: CaleaEr
             if error is None:
                 record_refusal(request, exc)
                 error, open_form = exc, "visitors"
+    page = flows["offset"] // FLOW_PAGE_SIZE + 1
     urls = sorted({i["value"] for a in auths for i in a["identifiers"] if i["kind"] == "url"})
     csv_link = None
     if report is not None:
@@ -97,5 +125,6 @@ def traffic_view(request: Request, actor: Actor, case_id: str, *, error: CaleaEr
     return render(request, "content/traffic.html", status=error.status if error else 200, error=error,
                   open_form=open_form, case=case, section="traffic", purpose=purpose, form=form, intercepts=choices,
                   flows=flows, report=report, csv_link=csv_link, web_urls=urls, protocols=PROTOCOLS,
-                  formats=FORMATS, flow_limit=FLOW_LIMIT,
+                  formats=FORMATS, page=page, pages=page_count(flows["total"], FLOW_PAGE_SIZE),
+                  page_size=FLOW_PAGE_SIZE, flow_filters={k: form[k] for k in ("intercept_id", "start", "end")},
                   content_any=any(a["allows_content"] for a in auths))
