@@ -109,6 +109,9 @@ def serve(
             sim_task = asyncio.create_task(run_demo_traffic(svc))
         typer.echo(f"calea serving on http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
         server = uvicorn.Server(uvicorn.Config(web, host=host, port=port, log_level="info", proxy_headers=False))
+        from calea.web import accesslog
+
+        accesslog.install()  # after uvicorn's logging setup: no purposes or search terms in the access log
         try:
             await server.serve()
         finally:
