@@ -1,4 +1,4 @@
-/* calea.handover._speedups: the C version of three hot, pure functions of the intake.
+/* calea.handover._speedups: the C version of hot, pure functions of the intake.
  *
  * fast_scan(record)  -- exactly calea.handover.etsi102232_fast.fast_scan (the optimistic
  *                       TS 102 232-1 PSHeader reader): same answers, or None where the
@@ -9,11 +9,15 @@
  *                       headers (see below).
  * utc_from_us(us)    -- an aware UTC datetime of microseconds since the Unix epoch (the
  *                       carrier's stamp, rule A8), for years 1..9999.
+ * parse_sip(data),   -- exactly calea.handover.etsi102232_sip's Python parse_sip / parse_sdp
+ * parse_sdp(body)       for the usual SIP message / SDP body, None for anything else (the
+ *                       Python reference then decides); see the SIP section below.
  *
- * Both are pure functions of their input (the PSHeader static-prefix cache is a dict owned
- * by the Python module and passed in by `configure`).  The Python versions stay the
- * reference: tests/unit/handover/test_speedups.py compares the two on the OpenLI vectors and
- * on generated and mutated records.  Set CALEA_PURE_PYTHON=1 to run without this module.
+ * All are pure functions of their input (the PSHeader static-prefix cache is a dict owned
+ * by the Python module and passed in by `configure`; the SIP tables by `configure_sip`).
+ * The Python versions stay the reference: tests/unit/handover/test_speedups.py and
+ * test_sip_speedups.py compare the two on the OpenLI vectors and on generated and mutated
+ * input.  Set CALEA_PURE_PYTHON=1 to run without this module.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -430,6 +434,877 @@ static PyObject *utc_from_us(PyObject *self, PyObject *arg) {
                                                    PyDateTimeAPI->DateTimeType);
 }
 
+/* ---- SIP (RFC 3261) and SDP (RFC 4566) of a TS 102 232-5 sIPMessage ----------------------
+ *
+ * parse_sip(data) and parse_sdp(body): exactly calea.handover.etsi102232_sip._parse_sip_py /
+ * _parse_sdp_py (same dicts, same key order, same str / int / list / dict values, the same
+ * ContentPart), for the usual message only; None for anything else, which the Python
+ * reference then decides.  The usual message:
+ *   - its head (up to the first CRLFCRLF, else the first LFLF, as Python cuts it) is printable
+ *     ASCII (0x20..0x7E) and TAB, with LF line ends, each optionally preceded by CR, and no
+ *     CR elsewhere: then the UTF-8 decode is the identity, and the only white space Python's
+ *     str.strip() / str.split() / the regex's \s can meet are SP and TAB (plus the CR that
+ *     ends a line, which Python strips and which is dropped here);
+ *   - no header line starts with SP or TAB (no folding, RFC 3261 7.3.1: the reference
+ *     unfolds), at most `max_headers` lines after the start line (the reference cuts there);
+ *   - an SDP body (the part Content-Length keeps) follows the same byte rules, a CR being
+ *     allowed before LF or as its last byte.
+ * Anything else in a body that is not SDP is carried as bytes (ContentPart), unread.
+ * The header-name, SDP-attribute and digit-type tables are the Python module's, passed in by
+ * `configure_sip` (one source of truth). */
+
+#define WORD_MAX 64
+typedef struct {
+    char s[WORD_MAX];
+    Py_ssize_t n;
+    PyObject *value;
+} word_t;
+typedef struct {
+    word_t *w;
+    Py_ssize_t count, cap;
+} words_t;
+
+static word_t g_name_words[256], g_plain_words[32], g_dir_words[32];
+static words_t g_names = {g_name_words, 0, 256};    /* lower-case name as written -> kept name */
+static words_t g_sdp_plain = {g_plain_words, 0, 32}; /* a=<name>:<arg> kept as target[name] = arg */
+static words_t g_sdp_dirs = {g_dir_words, 0, 32};    /* a=<direction> */
+static PyObject *g_digit_types, *g_content_part, *g_kind_digits, *g_kind_body;
+static Py_ssize_t g_max_headers = -1; /* -1: configure_sip was not called */
+
+/* dict keys and constant values (interned at import) */
+static PyObject *k_length, *k_start_line, *k_status_code, *k_reason, *k_method, *k_request_uri, *k_header_names,
+    *k_headers, *k_call_id, *k_from, *k_to, *k_cseq, *k_number, *k_contact, *k_pai, *k_content_type, *k_body_length,
+    *k_sdp, *k_display_name, *k_uri, *k_tag, *h_call_id, *h_from, *h_to, *h_cseq, *h_contact, *h_pai,
+    *h_content_length, *h_content_type, *k_origin, *k_username, *k_session_id, *k_version, *k_network_type,
+    *k_address_type, *k_address, *k_connection, *k_media, *k_port, *k_protocol, *k_formats, *k_rtpmap,
+    *k_direction, *v_octet_stream, *v_sip_body;
+
+static int init_sip_keys(void) {
+#define KEY(var, text)                                                                                                 \
+    if ((var = PyUnicode_InternFromString(text)) == NULL)                                                              \
+        return -1;
+    KEY(k_length, "length") KEY(k_start_line, "start_line") KEY(k_status_code, "status_code")
+    KEY(k_reason, "reason") KEY(k_method, "method") KEY(k_request_uri, "request_uri")
+    KEY(k_header_names, "header_names") KEY(k_headers, "headers") KEY(k_call_id, "call_id") KEY(k_from, "from")
+    KEY(k_to, "to") KEY(k_cseq, "cseq") KEY(k_number, "number") KEY(k_contact, "contact")
+    KEY(k_pai, "p_asserted_identity") KEY(k_content_type, "content_type") KEY(k_body_length, "body_length")
+    KEY(k_sdp, "sdp") KEY(k_display_name, "display_name") KEY(k_uri, "uri") KEY(k_tag, "tag")
+    KEY(h_call_id, "Call-ID") KEY(h_from, "From") KEY(h_to, "To") KEY(h_cseq, "CSeq") KEY(h_contact, "Contact")
+    KEY(h_pai, "P-Asserted-Identity") KEY(h_content_length, "Content-Length") KEY(h_content_type, "Content-Type")
+    KEY(k_origin, "origin") KEY(k_username, "username") KEY(k_session_id, "session_id") KEY(k_version, "version")
+    KEY(k_network_type, "network_type") KEY(k_address_type, "address_type") KEY(k_address, "address")
+    KEY(k_connection, "connection") KEY(k_media, "media") KEY(k_port, "port") KEY(k_protocol, "protocol")
+    KEY(k_formats, "formats") KEY(k_rtpmap, "rtpmap") KEY(k_direction, "direction")
+    KEY(v_octet_stream, "application/octet-stream") KEY(v_sip_body, "sip-body")
+#undef KEY
+    return 0;
+}
+
+static void words_clear(words_t *t) {
+    for (Py_ssize_t i = 0; i < t->count; i++)
+        Py_CLEAR(t->w[i].value);
+    t->count = 0;
+}
+
+static void clear_sip_config(void) {
+    words_clear(&g_names);
+    words_clear(&g_sdp_plain);
+    words_clear(&g_sdp_dirs);
+    Py_CLEAR(g_digit_types);
+    Py_CLEAR(g_content_part);
+    Py_CLEAR(g_kind_digits);
+    Py_CLEAR(g_kind_body);
+    g_max_headers = -1;
+}
+
+static inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + ('a' - 'A')) : c; }
+
+/* Adds key -> value (both str; the key ASCII, lower case when `lower`) to a table. */
+static int words_add(words_t *t, PyObject *key, PyObject *value, int lower) {
+    if (!PyUnicode_Check(key) || !PyUnicode_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "table entries must be str");
+        return -1;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(key) < 0)
+        return -1;
+#endif
+    if (!PyUnicode_IS_ASCII(key) || PyUnicode_GET_LENGTH(key) >= WORD_MAX) {
+        PyErr_SetString(PyExc_ValueError, "table names must be short ASCII strings");
+        return -1;
+    }
+    if (t->count >= t->cap) {
+        PyErr_SetString(PyExc_ValueError, "table too large");
+        return -1;
+    }
+    const char *s = (const char *)PyUnicode_1BYTE_DATA(key);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(key);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (lower && ascii_lower(s[i]) != s[i]) {
+            PyErr_SetString(PyExc_ValueError, "header names must be lower case");
+            return -1;
+        }
+    }
+    word_t *w = &t->w[t->count];
+    memcpy(w->s, s, (size_t)n);
+    w->n = n;
+    w->value = Py_NewRef(value);
+    t->count++;
+    return 0;
+}
+
+/* Every str of an iterable, each its own value. */
+static int words_add_all(words_t *t, PyObject *iterable) {
+    PyObject *it = PyObject_GetIter(iterable), *item;
+    if (it == NULL)
+        return -1;
+    while ((item = PyIter_Next(it)) != NULL) {
+        int r = words_add(t, item, item, 0);
+        Py_DECREF(item);
+        if (r < 0) {
+            Py_DECREF(it);
+            return -1;
+        }
+    }
+    Py_DECREF(it);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* The value of the entry named s[:n] (ASCII case folded when `fold`), borrowed; or NULL. */
+static PyObject *words_find(const words_t *t, const char *s, Py_ssize_t n, int fold) {
+    for (Py_ssize_t i = 0; i < t->count; i++) {
+        const word_t *w = &t->w[i];
+        if (w->n != n)
+            continue;
+        Py_ssize_t j = 0;
+        if (fold) {
+            while (j < n && ascii_lower(s[j]) == w->s[j])
+                j++;
+        } else {
+            while (j < n && s[j] == w->s[j])
+                j++;
+        }
+        if (j == n)
+            return w->value;
+    }
+    return NULL;
+}
+
+static PyObject *configure_sip(PyObject *self, PyObject *args) {
+    PyObject *names, *plain, *dirs, *digits, *part, *kdigits, *kbody, *key, *value;
+    Py_ssize_t max_headers, pos = 0;
+    if (!PyArg_ParseTuple(args, "O!OOOOOOn:configure_sip", &PyDict_Type, &names, &plain, &dirs, &digits, &part,
+                          &kdigits, &kbody, &max_headers))
+        return NULL;
+    if (!PyAnySet_Check(digits) || !PyCallable_Check(part) || max_headers < 0) {
+        PyErr_SetString(PyExc_TypeError, "configure_sip: digit types must be a set, ContentPart callable");
+        return NULL;
+    }
+    clear_sip_config();
+    while (PyDict_Next(names, &pos, &key, &value)) {
+        if (words_add(&g_names, key, value, 1) < 0)
+            goto fail;
+    }
+    if (words_add_all(&g_sdp_plain, plain) < 0 || words_add_all(&g_sdp_dirs, dirs) < 0)
+        goto fail;
+    g_digit_types = Py_NewRef(digits);
+    g_content_part = Py_NewRef(part);
+    g_kind_digits = Py_NewRef(kdigits);
+    g_kind_body = Py_NewRef(kbody);
+    g_max_headers = max_headers;
+    Py_RETURN_NONE;
+fail:
+    clear_sip_config();
+    return NULL;
+}
+
+typedef struct {
+    const char *p;
+    Py_ssize_t n;
+} span_t;
+
+static inline int is_wsp(char c) { return c == ' ' || c == '\t'; }
+
+static inline span_t mkspan(const char *p, Py_ssize_t n) {
+    span_t s = {p, n};
+    return s;
+}
+
+/* str.strip() on the usual message: SP and TAB are the only white space in it. */
+static inline span_t trim(const char *p, Py_ssize_t n) {
+    while (n > 0 && is_wsp(p[0])) {
+        p++;
+        n--;
+    }
+    while (n > 0 && is_wsp(p[n - 1]))
+        n--;
+    return mkspan(p, n);
+}
+
+static inline Py_ssize_t find_char(const char *p, Py_ssize_t n, char c) {
+    const char *q = n > 0 ? memchr(p, c, (size_t)n) : NULL;
+    return q == NULL ? -1 : q - p;
+}
+
+static Py_ssize_t find_seq(const char *p, Py_ssize_t n, const char *seq, Py_ssize_t m) {
+    Py_ssize_t i = 0;
+    while (n - i >= m) {
+        Py_ssize_t at = find_char(p + i, n - i - m + 1, seq[0]);
+        if (at < 0)
+            return -1;
+        i += at;
+        if (memcmp(p + i, seq, (size_t)m) == 0)
+            return i;
+        i++;
+    }
+    return -1;
+}
+
+/* An ASCII str of p[:n] (the caller has checked the bytes). */
+static PyObject *astr(const char *p, Py_ssize_t n) {
+    PyObject *o = PyUnicode_New(n, 127);
+    if (o != NULL && n > 0)
+        memcpy(PyUnicode_1BYTE_DATA(o), p, (size_t)n);
+    return o;
+}
+
+/* The text of a str made by astr (ASCII, compact). */
+static inline span_t ustr(PyObject *o) {
+    return mkspan((const char *)PyUnicode_1BYTE_DATA(o), PyUnicode_GET_LENGTH(o));
+}
+
+/* _number: 1..18 ASCII digits -> their value, else -1. */
+static long long small_number(const char *p, Py_ssize_t n) {
+    if (n < 1 || n > 18)
+        return -1;
+    long long v = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+/* `text if _number(text) is None else _number(text)` */
+static PyObject *number_or_str(const char *p, Py_ssize_t n) {
+    long long v = small_number(p, n);
+    return v >= 0 ? PyLong_FromLongLong(v) : astr(p, n);
+}
+
+/* d[key] = value, stealing value (which may be NULL: an error already set). */
+static int set_new(PyObject *d, PyObject *key, PyObject *value) {
+    if (value == NULL)
+        return -1;
+    int r = PyDict_SetItem(d, key, value);
+    Py_DECREF(value);
+    return r;
+}
+
+static int append_new(PyObject *list, PyObject *value) {
+    if (value == NULL)
+        return -1;
+    int r = PyList_Append(list, value);
+    Py_DECREF(value);
+    return r;
+}
+
+/* _TAG = re.compile(r";\s*tag\s*=\s*([^;\s,]+)", re.IGNORECASE).search(params), for text whose
+ * only white space is SP and TAB: no backtracking can change a match, as "tag", "=" and the
+ * value's first character are none of them white space. */
+static int find_tag(span_t s, span_t *tag) {
+    const char *p = s.p;
+    Py_ssize_t n = s.n;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (p[i] != ';')
+            continue;
+        Py_ssize_t j = i + 1;
+        while (j < n && is_wsp(p[j]))
+            j++;
+        if (n - j < 3 || ascii_lower(p[j]) != 't' || ascii_lower(p[j + 1]) != 'a' || ascii_lower(p[j + 2]) != 'g')
+            continue;
+        j += 3;
+        while (j < n && is_wsp(p[j]))
+            j++;
+        if (j >= n || p[j] != '=')
+            continue;
+        j++;
+        while (j < n && is_wsp(p[j]))
+            j++;
+        Py_ssize_t k = j;
+        while (k < n && p[k] != ';' && p[k] != ',' && !is_wsp(p[k]))
+            k++;
+        if (k > j) {
+            *tag = mkspan(p + j, k - j);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* name_addr (RFC 3261 20.20 / 20.39 name-addr or addr-spec, with its tag parameter). */
+static PyObject *name_addr(span_t v) {
+    PyObject *out = PyDict_New();
+    if (out == NULL)
+        return NULL;
+    span_t params, tag;
+    Py_ssize_t lt = find_char(v.p, v.n, '<');
+    if (lt >= 0) {
+        Py_ssize_t gt = find_char(v.p + lt, v.n - lt, '>');
+        if (lt > 0) {
+            span_t d = trim(v.p, lt);
+            while (d.n > 0 && d.p[0] == '"') {
+                d.p++;
+                d.n--;
+            }
+            while (d.n > 0 && d.p[d.n - 1] == '"')
+                d.n--;
+            d = trim(d.p, d.n);
+            if (d.n > 0 && set_new(out, k_display_name, astr(d.p, d.n)) < 0)
+                goto fail;
+        }
+        if (gt < 0) {
+            span_t u = trim(v.p + lt + 1, v.n - lt - 1);
+            if (set_new(out, k_uri, astr(u.p, u.n)) < 0)
+                goto fail;
+            return out; /* no parameters, no tag */
+        }
+        gt += lt;
+        span_t u = trim(v.p + lt + 1, gt - lt - 1);
+        if (set_new(out, k_uri, astr(u.p, u.n)) < 0)
+            goto fail;
+        params = mkspan(v.p + gt + 1, v.n - gt - 1);
+    } else {
+        span_t t = trim(v.p, v.n);
+        Py_ssize_t semi = find_char(t.p, t.n, ';');
+        span_t u = trim(t.p, semi >= 0 ? semi : t.n);
+        if (set_new(out, k_uri, astr(u.p, u.n)) < 0)
+            goto fail;
+        if (semi < 0)
+            return out; /* params == ";": no tag */
+        params = mkspan(t.p + semi, t.n - semi);
+    }
+    if (find_tag(params, &tag) && set_new(out, k_tag, astr(tag.p, tag.n)) < 0)
+        goto fail;
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+/* _uri: name_addr(value)["uri"] */
+static PyObject *uri_of(span_t v) {
+    Py_ssize_t lt = find_char(v.p, v.n, '<');
+    span_t u;
+    if (lt >= 0) {
+        Py_ssize_t gt = find_char(v.p + lt, v.n - lt, '>');
+        u = trim(v.p + lt + 1, (gt < 0 ? v.n : lt + gt) - lt - 1);
+    } else {
+        span_t t = trim(v.p, v.n);
+        Py_ssize_t semi = find_char(t.p, t.n, ';');
+        u = trim(t.p, semi >= 0 ? semi : t.n);
+    }
+    return astr(u.p, u.n);
+}
+
+/* _uris: the URIs of a comma-separated name-addr header (a list of astr values). */
+static PyObject *uris(PyObject *values) {
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    Py_ssize_t nv = PyList_GET_SIZE(values);
+    if (nv == 1) {
+        span_t v = ustr(PyList_GET_ITEM(values, 0));
+        if (find_char(v.p, v.n, ',') < 0) {
+            if (v.n > 0 && append_new(out, uri_of(v)) < 0)
+                goto fail;
+            return out;
+        }
+    }
+    for (Py_ssize_t i = 0; i < nv; i++) {
+        span_t v = ustr(PyList_GET_ITEM(values, i));
+        const char *p = v.p;
+        Py_ssize_t rest = v.n;
+        for (;;) {
+            Py_ssize_t comma = find_char(p, rest, ',');
+            span_t seg = mkspan(p, comma >= 0 ? comma : rest);
+            if (trim(seg.p, seg.n).n > 0 && append_new(out, uri_of(seg)) < 0)
+                goto fail;
+            if (comma < 0)
+                break;
+            p += comma + 1;
+            rest -= comma + 1;
+        }
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+/* The next SP/TAB-separated token of p[:n] from *pos (str.split() on the usual text). */
+static int next_token(const char *p, Py_ssize_t n, Py_ssize_t *pos, span_t *tok) {
+    Py_ssize_t i = *pos;
+    while (i < n && is_wsp(p[i]))
+        i++;
+    if (i >= n) {
+        *pos = n;
+        return 0;
+    }
+    Py_ssize_t j = i;
+    while (j < n && !is_wsp(p[j]))
+        j++;
+    *tok = mkspan(p + i, j - i);
+    *pos = j;
+    return 1;
+}
+
+/* `text.split("/")[0]` */
+static inline span_t before_slash(span_t t) {
+    Py_ssize_t slash = find_char(t.p, t.n, '/');
+    return slash >= 0 ? mkspan(t.p, slash) : t;
+}
+
+/* The bytes an SDP body or a SIP head may hold on the fast path. */
+static inline int plain_byte(unsigned char c) { return (c >= 0x20 && c < 0x7F) || c == '\t'; }
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* The index of the first byte of p[i:n] that is not plain_byte, or n: eight bytes at a time
+ * while all eight are 0x20..0x7E ("hasless" / "hasmore", Bit Twiddling Hacks), else one by
+ * one for those eight. */
+static Py_ssize_t skip_plain(const char *p, Py_ssize_t i, Py_ssize_t n) {
+    for (;;) {
+        while (n - i >= 8) {
+            uint64_t x;
+            memcpy(&x, p + i, 8);
+            if ((((x - ONES * 0x20) & ~x) | ((x + ONES * (127 - 0x7E)) | x)) & HIGHS)
+                break;
+            i += 8;
+        }
+        Py_ssize_t stop = n - i >= 8 ? i + 8 : n;
+        while (i < stop && plain_byte((unsigned char)p[i]))
+            i++;
+        if (i < stop || i == n)
+            return i;
+    }
+}
+
+/* parse_sdp (RFC 4566 5.2 o=, 5.7 c=, 5.14 m=, 6 a=) of b[:n]: 1 with *out set, 0 when b is
+ * not the usual body (the Python reference decides), -1 on error. */
+static int sdp_parse(const char *b, Py_ssize_t n, PyObject **out) {
+    for (Py_ssize_t i = skip_plain(b, 0, n); i < n; i = skip_plain(b, i + 1, n)) {
+        if (b[i] != '\n' && !(b[i] == '\r' && (i + 1 == n || b[i + 1] == '\n')))
+            return 0;
+    }
+    PyObject *sdp = PyDict_New(), *media = PyList_New(0), *target;
+    if (sdp == NULL || media == NULL)
+        goto fail;
+    target = sdp; /* borrowed: sdp, or the last dict of media */
+    Py_ssize_t pos = 0;
+    for (;;) {
+        Py_ssize_t lf = find_char(b + pos, n - pos, '\n');
+        Py_ssize_t end = lf >= 0 ? pos + lf : n;
+        const char *l = b + pos;
+        Py_ssize_t ln = end - pos;
+        if (ln > 0 && l[ln - 1] == '\r') /* white space to every value below */
+            ln--;
+        if (ln >= 2 && l[1] == '=') {
+            const char *v = l + 2;
+            Py_ssize_t vn = ln - 2, tp = 0;
+            span_t t[7];
+            int count = 0;
+            if (l[0] == 'a') {
+                span_t s = trim(v, vn);
+                Py_ssize_t colon = find_char(s.p, s.n, ':');
+                span_t name = colon >= 0 ? mkspan(s.p, colon) : s;
+                span_t arg = colon >= 0 ? mkspan(s.p + colon + 1, s.n - colon - 1) : mkspan(s.p + s.n, 0);
+                PyObject *w;
+                if (name.n == 6 && memcmp(name.p, "rtpmap", 6) == 0) {
+                    if (arg.n > 0) {
+                        Py_ssize_t sp = find_char(arg.p, arg.n, ' ');
+                        span_t fmt = sp >= 0 ? mkspan(arg.p, sp) : arg;
+                        span_t enc = sp >= 0 ? trim(arg.p + sp + 1, arg.n - sp - 1) : mkspan(arg.p, 0);
+                        PyObject *rtpmap = PyDict_GetItemWithError(target, k_rtpmap); /* borrowed */
+                        if (rtpmap == NULL && PyErr_Occurred())
+                            goto fail;
+                        PyObject *fkey = astr(fmt.p, fmt.n);
+                        if (fkey == NULL)
+                            goto fail;
+                        if (rtpmap == NULL) {
+                            PyObject *fresh = PyDict_New();
+                            if (fresh == NULL || set_new(fresh, fkey, astr(enc.p, enc.n)) < 0 ||
+                                PyDict_SetItem(target, k_rtpmap, fresh) < 0) {
+                                Py_XDECREF(fresh);
+                                Py_DECREF(fkey);
+                                goto fail;
+                            }
+                            Py_DECREF(fresh);
+                        } else if (!PyDict_CheckExact(rtpmap) || set_new(rtpmap, fkey, astr(enc.p, enc.n)) < 0) {
+                            Py_DECREF(fkey);
+                            goto fail;
+                        }
+                        Py_DECREF(fkey);
+                    }
+                } else if ((w = words_find(&g_sdp_plain, name.p, name.n, 0)) != NULL) {
+                    if (set_new(target, w, astr(arg.p, arg.n)) < 0)
+                        goto fail;
+                } else if ((w = words_find(&g_sdp_dirs, name.p, name.n, 0)) != NULL) {
+                    if (PyDict_SetItem(target, k_direction, w) < 0)
+                        goto fail;
+                }
+            } else if (l[0] == 'm') {
+                while (count < 3 && next_token(v, vn, &tp, &t[count]))
+                    count++;
+                if (count == 3) {
+                    PyObject *m = PyDict_New(), *formats = PyList_New(0);
+                    span_t port = before_slash(t[1]);
+                    if (m == NULL || formats == NULL || set_new(m, k_media, astr(t[0].p, t[0].n)) < 0 ||
+                        set_new(m, k_port, number_or_str(port.p, port.n)) < 0 ||
+                        set_new(m, k_protocol, astr(t[2].p, t[2].n)) < 0) {
+                        Py_XDECREF(m);
+                        Py_XDECREF(formats);
+                        goto fail;
+                    }
+                    while (next_token(v, vn, &tp, &t[3])) {
+                        if (append_new(formats, astr(t[3].p, t[3].n)) < 0) {
+                            Py_DECREF(m);
+                            Py_DECREF(formats);
+                            goto fail;
+                        }
+                    }
+                    if (set_new(m, k_formats, formats) < 0 || PyList_Append(media, m) < 0) {
+                        Py_DECREF(m);
+                        goto fail;
+                    }
+                    Py_DECREF(m); /* media holds it */
+                    target = m;
+                }
+            } else if (l[0] == 'c') {
+                while (count < 3 && next_token(v, vn, &tp, &t[count]))
+                    count++;
+                if (count == 3) {
+                    span_t address = before_slash(t[2]);
+                    PyObject *c = PyDict_New();
+                    if (c == NULL || set_new(c, k_address_type, astr(t[1].p, t[1].n)) < 0 ||
+                        set_new(c, k_address, astr(address.p, address.n)) < 0 ||
+                        PyDict_SetItem(target, k_connection, c) < 0) {
+                        Py_XDECREF(c);
+                        goto fail;
+                    }
+                    Py_DECREF(c);
+                }
+            } else if (l[0] == 'o') {
+                while (count < 7 && next_token(v, vn, &tp, &t[count]))
+                    count++;
+                if (count == 6) {
+                    PyObject *keys[6] = {k_username,     k_session_id,   k_version,
+                                         k_network_type, k_address_type, k_address};
+                    PyObject *o = PyDict_New();
+                    if (o == NULL)
+                        goto fail;
+                    for (int i = 0; i < 6; i++) {
+                        if (set_new(o, keys[i], astr(t[i].p, t[i].n)) < 0) {
+                            Py_DECREF(o);
+                            goto fail;
+                        }
+                    }
+                    if (set_new(sdp, k_origin, o) < 0)
+                        goto fail;
+                }
+            }
+        }
+        if (lf < 0)
+            break;
+        pos = end + 1;
+    }
+    if (PyList_GET_SIZE(media) > 0 && PyDict_SetItem(sdp, k_media, media) < 0)
+        goto fail;
+    Py_DECREF(media);
+    *out = sdp;
+    return 1;
+fail:
+    Py_XDECREF(sdp);
+    Py_XDECREF(media);
+    return -1;
+}
+
+static int sip_configured(void) {
+    if (g_max_headers < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "calea.handover._speedups.configure_sip() was not called");
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *parse_sdp_fast(PyObject *self, PyObject *arg) {
+    if (!sip_configured())
+        return NULL;
+    if (!PyBytes_CheckExact(arg))
+        Py_RETURN_NONE;
+    PyObject *sdp = NULL;
+    int r = sdp_parse(PyBytes_AS_STRING(arg), PyBytes_GET_SIZE(arg), &sdp);
+    if (r < 0)
+        return NULL;
+    if (r == 0)
+        Py_RETURN_NONE;
+    return sdp;
+}
+
+/* The first value of a kept header (borrowed), or NULL (with an error set, or not). */
+static PyObject *first_value(PyObject *headers, PyObject *name) {
+    PyObject *values = PyDict_GetItemWithError(headers, name);
+    return values == NULL ? NULL : PyList_GET_ITEM(values, 0);
+}
+
+static PyObject *parse_sip_fast(PyObject *self, PyObject *arg) {
+    if (!sip_configured())
+        return NULL;
+    if (!PyBytes_CheckExact(arg))
+        Py_RETURN_NONE;
+    const char *d = PyBytes_AS_STRING(arg);
+    const Py_ssize_t n = PyBytes_GET_SIZE(arg);
+    PyObject *sip = NULL, *names = NULL, *headers = NULL, *found, *sdp = NULL, *result;
+    Py_ssize_t i, sep = 4, cut = find_seq(d, n, "\r\n\r\n", 4);
+    if (cut < 0) {
+        cut = find_seq(d, n, "\n\n", 2);
+        sep = 2;
+    }
+    const Py_ssize_t hn = cut < 0 ? n : cut;                 /* the head is d[:hn] */
+    const char *body = cut < 0 ? d + n : d + cut + sep;      /* the body, up to d + n */
+    Py_ssize_t bn = cut < 0 ? 0 : n - (cut + sep), nlf = 0;
+
+    /* the usual head: printable ASCII and TAB, LF or CRLF line ends, few lines */
+    for (i = skip_plain(d, 0, hn); i < hn; i = skip_plain(d, i + 1, hn)) {
+        if (d[i] == '\n')
+            nlf++;
+        else if (!(d[i] == '\r' && i + 1 < hn && d[i + 1] == '\n'))
+            Py_RETURN_NONE;
+    }
+    if (nlf > g_max_headers)
+        Py_RETURN_NONE;
+
+    /* header lines (RFC 3261 7.3): name ":" value; kept values by kept name */
+    Py_ssize_t start_end = find_char(d, hn, '\n');
+    names = PyList_New(0);
+    headers = PyDict_New();
+    if (names == NULL || headers == NULL)
+        goto fail;
+    for (Py_ssize_t at = start_end; at >= 0 && at < hn;) {
+        const char *l = d + at + 1;
+        Py_ssize_t lf = find_char(l, hn - at - 1, '\n');
+        Py_ssize_t ln = lf >= 0 ? lf : hn - at - 1;
+        at = lf >= 0 ? at + 1 + lf : hn;
+        if (ln > 0 && l[ln - 1] == '\r')
+            ln--;
+        if (ln == 0)
+            continue; /* skipped by the reference too */
+        if (is_wsp(l[0]))
+            goto none; /* a folded line (or one with nothing to fold into) */
+        Py_ssize_t colon = find_char(l, ln, ':');
+        if (colon < 0)
+            continue;
+        span_t raw = trim(l, colon);
+        PyObject *kept = words_find(&g_names, raw.p, raw.n, 1); /* borrowed */
+        if (kept != NULL) {
+            if (PyList_Append(names, kept) < 0)
+                goto fail;
+            span_t v = trim(l + colon + 1, ln - colon - 1);
+            PyObject *value = astr(v.p, v.n), *values;
+            if (value == NULL)
+                goto fail;
+            values = PyDict_GetItemWithError(headers, kept);
+            if (values != NULL) {
+                if (append_new(values, value) < 0)
+                    goto fail;
+            } else {
+                values = PyErr_Occurred() ? NULL : PyList_New(1);
+                if (values == NULL) {
+                    Py_DECREF(value);
+                    goto fail;
+                }
+                PyList_SET_ITEM(values, 0, value);
+                if (set_new(headers, kept, values) < 0)
+                    goto fail;
+            }
+        } else if (append_new(names, astr(raw.p, raw.n)) < 0) {
+            goto fail;
+        }
+    }
+
+    /* the start line (RFC 3261 7.1 Request-Line / 7.2 Status-Line) */
+    Py_ssize_t sn = start_end < 0 ? hn : start_end;
+    if (start_end >= 0 && sn > 0 && d[sn - 1] == '\r')
+        sn--;
+    sip = PyDict_New();
+    if (sip == NULL || set_new(sip, k_length, PyLong_FromSsize_t(n)) < 0 ||
+        set_new(sip, k_start_line, astr(d, sn < 1024 ? sn : 1024)) < 0)
+        goto fail;
+    {
+        span_t part[3];
+        int count = 1;
+        Py_ssize_t s1 = find_char(d, sn, ' '), s2 = -1;
+        part[0] = mkspan(d, s1 >= 0 ? s1 : sn);
+        if (s1 >= 0) {
+            s2 = find_char(d + s1 + 1, sn - s1 - 1, ' ');
+            if (s2 >= 0) {
+                s2 += s1 + 1;
+                part[1] = mkspan(d + s1 + 1, s2 - s1 - 1);
+                part[2] = mkspan(d + s2 + 1, sn - s2 - 1);
+                count = 3;
+            } else {
+                part[1] = mkspan(d + s1 + 1, sn - s1 - 1);
+                count = 2;
+            }
+        }
+        if (part[0].n >= 4 && memcmp(part[0].p, "SIP/", 4) == 0 && count >= 2) {
+            long long status = small_number(part[1].p, part[1].n);
+            if (status >= 0 && set_new(sip, k_status_code, PyLong_FromLongLong(status)) < 0)
+                goto fail;
+            if (count == 3 && set_new(sip, k_reason, astr(part[2].p, part[2].n)) < 0)
+                goto fail;
+        } else if (count == 3 && part[2].n >= 4 && memcmp(part[2].p, "SIP/", 4) == 0) {
+            if (set_new(sip, k_method, astr(part[0].p, part[0].n)) < 0 ||
+                set_new(sip, k_request_uri, astr(part[1].p, part[1].n)) < 0)
+                goto fail;
+        }
+    }
+    if (PyDict_SetItem(sip, k_header_names, names) < 0 || PyDict_SetItem(sip, k_headers, headers) < 0)
+        goto fail;
+    Py_CLEAR(names);
+
+    /* the facts of the kept headers */
+    if ((found = first_value(headers, h_call_id)) != NULL) {
+        if (PyDict_SetItem(sip, k_call_id, found) < 0)
+            goto fail;
+    } else if (PyErr_Occurred()) {
+        goto fail;
+    }
+    if ((found = first_value(headers, h_from)) != NULL) {
+        if (set_new(sip, k_from, name_addr(ustr(found))) < 0)
+            goto fail;
+    } else if (PyErr_Occurred()) {
+        goto fail;
+    }
+    if ((found = first_value(headers, h_to)) != NULL) {
+        if (set_new(sip, k_to, name_addr(ustr(found))) < 0)
+            goto fail;
+    } else if (PyErr_Occurred()) {
+        goto fail;
+    }
+    if ((found = first_value(headers, h_cseq)) != NULL) { /* RFC 3261 20.16: number SP method */
+        span_t v = ustr(found);
+        Py_ssize_t sp = find_char(v.p, v.n, ' ');
+        span_t num = sp >= 0 ? mkspan(v.p, sp) : v;
+        span_t method = sp >= 0 ? trim(v.p + sp + 1, v.n - sp - 1) : mkspan(v.p, 0);
+        PyObject *cseq = PyDict_New();
+        if (cseq == NULL || set_new(cseq, k_number, number_or_str(num.p, num.n)) < 0 ||
+            set_new(cseq, k_method, astr(method.p, method.n)) < 0) {
+            Py_XDECREF(cseq);
+            goto fail;
+        }
+        if (set_new(sip, k_cseq, cseq) < 0)
+            goto fail;
+    } else if (PyErr_Occurred()) {
+        goto fail;
+    }
+    if ((found = PyDict_GetItemWithError(headers, h_contact)) != NULL) {
+        if (set_new(sip, k_contact, uris(found)) < 0)
+            goto fail;
+    } else if (PyErr_Occurred()) {
+        goto fail;
+    }
+    if ((found = PyDict_GetItemWithError(headers, h_pai)) != NULL) {
+        if (set_new(sip, k_pai, uris(found)) < 0)
+            goto fail;
+    } else if (PyErr_Occurred()) {
+        goto fail;
+    }
+
+    /* the body: Content-Length (RFC 3261 20.14) may cut it, never extend it */
+    if (bn == 0)
+        goto done;
+    if ((found = first_value(headers, h_content_length)) != NULL) {
+        span_t v = ustr(found);
+        long long declared = small_number(v.p, v.n);
+        if (declared >= 0 && declared < bn) {
+            bn = (Py_ssize_t)declared;
+            if (bn == 0)
+                goto done;
+        }
+    } else if (PyErr_Occurred()) {
+        goto fail;
+    }
+    found = first_value(headers, h_content_type); /* borrowed, or NULL: "" */
+    if (found == NULL && PyErr_Occurred())
+        goto fail;
+    span_t ct = found == NULL ? mkspan(d, 0) : ustr(found);
+    Py_ssize_t semi = find_char(ct.p, ct.n, ';');
+    span_t mt = trim(ct.p, semi >= 0 ? semi : ct.n);
+    if (PyDict_SetItem(sip, k_content_type, ct.n > 0 ? found : Py_None) < 0 ||
+        set_new(sip, k_body_length, PyLong_FromSsize_t(bn)) < 0)
+        goto fail;
+    static const char application_sdp[] = "application/sdp";
+    int is_sdp = mt.n == (Py_ssize_t)sizeof application_sdp - 1;
+    for (i = 0; is_sdp && i < mt.n; i++)
+        is_sdp = ascii_lower(mt.p[i]) == application_sdp[i];
+    if (is_sdp) {
+        int r = sdp_parse(body, bn, &sdp);
+        if (r < 0)
+            goto fail;
+        if (r == 0)
+            goto none;
+        if (set_new(sip, k_sdp, sdp) < 0)
+            goto fail;
+        goto done;
+    }
+    /* any other body is content (rule A6): digits or a message body, as bytes */
+    PyObject *media_type = PyUnicode_New(mt.n, 127);
+    if (media_type == NULL)
+        goto fail;
+    for (i = 0; i < mt.n; i++)
+        PyUnicode_1BYTE_DATA(media_type)[i] = (Py_UCS1)ascii_lower(mt.p[i]);
+    int digits = PySet_Contains(g_digit_types, media_type);
+    Py_DECREF(media_type);
+    if (digits < 0)
+        goto fail;
+    PyObject *data = PyBytes_FromStringAndSize(body, bn);
+    if (data == NULL)
+        goto fail;
+    PyObject *call_args[4] = {digits ? g_kind_digits : g_kind_body, data, ct.n > 0 ? found : v_octet_stream,
+                              v_sip_body};
+    PyObject *part = PyObject_Vectorcall(g_content_part, call_args, 4, NULL);
+    Py_DECREF(data);
+    if (part == NULL)
+        goto fail;
+    PyObject *parts = PyTuple_Pack(1, part);
+    Py_DECREF(part);
+    if (parts == NULL)
+        goto fail;
+    Py_DECREF(headers);
+    result = PyTuple_Pack(2, sip, parts);
+    Py_DECREF(sip);
+    Py_DECREF(parts);
+    return result;
+
+done:
+    Py_DECREF(headers);
+    result = PyTuple_Pack(2, sip, g_empty);
+    Py_DECREF(sip);
+    return result;
+none:
+    Py_XDECREF(sip);
+    Py_XDECREF(names);
+    Py_XDECREF(headers);
+    Py_RETURN_NONE;
+fail:
+    Py_XDECREF(sip);
+    Py_XDECREF(names);
+    Py_XDECREF(headers);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS,
      "configure(prefixes, parse_prefix, PSHeader, CC, IRI, OTHER, KEEPALIVE, KEEPALIVE_RESPONSE, INTEGRITY_CHECK, "
@@ -437,6 +1312,12 @@ static PyMethodDef methods[] = {
     {"fast_scan", fast_scan, METH_O, "fast_scan(record) -> (PSHeader, payload start, payload end) or None"},
     {"split", split, METH_VARARGS, "split(buffer, pos, max_record_size, outer_tags) -> (records, pos)"},
     {"utc_from_us", utc_from_us, METH_O, "utc_from_us(microseconds) -> aware UTC datetime"},
+    {"configure_sip", configure_sip, METH_VARARGS,
+     "configure_sip(header_names, sdp_plain, sdp_directions, digit_types, ContentPart, POST_CUT_THROUGH_DIGITS, "
+     "MESSAGE_BODY, max_headers)"},
+    {"parse_sip", parse_sip_fast, METH_O,
+     "parse_sip(data) -> (sip fields, content parts), or None: not the usual message"},
+    {"parse_sdp", parse_sdp_fast, METH_O, "parse_sdp(body) -> sdp fields, or None: not the usual body"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -449,7 +1330,7 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     g_utc = PyDateTime_TimeZone_UTC;
     Py_INCREF(g_utc);
     g_empty = PyTuple_New(0);
-    if (g_empty == NULL)
+    if (g_empty == NULL || init_sip_keys() < 0)
         return NULL;
     return PyModule_Create(&module);
 }

@@ -17,8 +17,10 @@ Never raises: a non-SIP or truncated payload gives fewer facts.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
+from calea.handover import native as _native
 from calea.handover.model import ContentKind, ContentPart
 
 _COMPACT = {"i": "call-id", "f": "from", "t": "to", "m": "contact", "v": "via",
@@ -158,8 +160,10 @@ def _uris(values: list[str]) -> list[str]:
     return [_uri(v) for value in values for v in value.split(",") if v.strip()]
 
 
-def parse_sdp(body: bytes) -> dict[str, Any]:
-    """Origin, connection and media lines of an SDP body (no s=, i=, k=, a=crypto)."""
+def _parse_sdp_py(body: bytes) -> dict[str, Any]:
+    """Origin, connection and media lines of an SDP body (no s=, i=, k=, a=crypto).
+
+    The reference: `parse_sdp` is this function, or its C version for the usual body."""
     sdp: dict[str, Any] = {}
     media: list[dict[str, Any]] = []
     target = sdp
@@ -203,8 +207,10 @@ def parse_sdp(body: bytes) -> dict[str, Any]:
     return sdp
 
 
-def parse_sip(data: bytes) -> tuple[dict[str, Any], tuple[ContentPart, ...]]:
-    """(`fields["sip"]`, content parts) of one SIP message."""
+def _parse_sip_py(data: bytes) -> tuple[dict[str, Any], tuple[ContentPart, ...]]:
+    """(`fields["sip"]`, content parts) of one SIP message.
+
+    The reference: `parse_sip` is this function, or its C version for the usual message."""
     cut, sep = data.find(b"\r\n\r\n"), 4
     if cut < 0:
         cut, sep = data.find(b"\n\n"), 2
@@ -294,8 +300,45 @@ def parse_sip(data: bytes) -> tuple[dict[str, Any], tuple[ContentPart, ...]]:
     sip["content_type"] = content_type or None
     sip["body_length"] = len(body)
     if media_type == "application/sdp":
-        sip["sdp"] = parse_sdp(body)
+        sip["sdp"] = _parse_sdp_py(body)
         return sip, ()
     kind = ContentKind.POST_CUT_THROUGH_DIGITS if media_type in _DIGIT_TYPES else ContentKind.MESSAGE_BODY
     part = ContentPart(kind, bytes(body), content_type or "application/octet-stream", "sip-body")
     return sip, (part,)
+
+
+# The C versions (calea/handover/_speedups.c) answer the usual message / SDP body exactly as
+# the functions above do, and None for anything else, which the functions above then decide
+# (tests/unit/handover/test_sip_speedups.py compares the two).  The name tables are passed in
+# from here, so there is one list of header names.
+_HEADER_CLASSES = {name: kept for name in (*_KEPT, *_COMPACT)
+                   if (kept := _KEPT.get(_COMPACT.get(name, name))) is not None}
+_SipFacts = tuple[dict[str, Any], tuple[ContentPart, ...]]
+
+
+def _c_first_sip(c_parse: Callable[[bytes], _SipFacts | None]) -> Callable[[bytes], _SipFacts]:
+    def parse_sip(data: bytes) -> _SipFacts:
+        """(`fields["sip"]`, content parts) of one SIP message."""
+        return c_parse(data) or _parse_sip_py(data)  # None: not the usual message
+
+    return parse_sip
+
+
+def _c_first_sdp(c_parse: Callable[[bytes], dict[str, Any] | None]) -> Callable[[bytes], dict[str, Any]]:
+    def parse_sdp(body: bytes) -> dict[str, Any]:
+        """Origin, connection and media lines of an SDP body (no s=, i=, k=, a=crypto)."""
+        sdp = c_parse(body)
+        return _parse_sdp_py(body) if sdp is None else sdp
+
+    return parse_sdp
+
+
+_fast = _native.speedups if _native.speedups is not None and hasattr(_native.speedups, "parse_sip") else None
+parse_sip = _parse_sip_py
+parse_sdp = _parse_sdp_py
+if _fast is not None:
+    _fast.configure_sip(_HEADER_CLASSES, tuple(sorted(_SDP_PLAIN)), tuple(sorted(_SDP_DIRECTIONS)),
+                        frozenset(_DIGIT_TYPES), ContentPart, ContentKind.POST_CUT_THROUGH_DIGITS,
+                        ContentKind.MESSAGE_BODY, _MAX_HEADERS)
+    parse_sip = _c_first_sip(_fast.parse_sip)
+    parse_sdp = _c_first_sdp(_fast.parse_sdp)

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 MAX_SEGMENT = 256 * 1024 * 1024
+WRITE_BUFFER = 64 * 1024  # per open segment: one write call per ~100 IRI records (fsynced per batch)
 
 
 @dataclass
@@ -36,7 +37,7 @@ class SegmentFiles:
     def open(self, seg_id: str, case_id: str, channel: str, rel: str, hour: str) -> OpenSegment:
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fh = open(path, "ab")
+        fh = open(path, "ab", buffering=WRITE_BUFFER)
         return OpenSegment(seg_id, case_id, channel, rel, hour, fh.tell(), fh)
 
     @staticmethod
