@@ -169,6 +169,25 @@ def test_bad_page_numbers_read_the_first_or_the_last_page(world: World, page: st
     assert flow_ports(f.text) == [10000 + i for i in range((expected - 1) * 100, min(expected * 100, MANY))]
 
 
+def test_the_api_pages_messages_and_flows_with_offset_and_total(world: World) -> None:
+    ids = add_messages(world, MANY, VOIP_LIID)
+    add_flows(world, MANY, IP_LIID)
+    api = world.browser(world.user())
+    got = api.get(f"/api/v1/cases/{world.case_id}/messages",
+                  params={"purpose": PURPOSE, "counterparty": THREAD, "offset": 200, "limit": 100})
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert (body["total"], body["offset"], body["limit"]) == (MANY, 200, 100)
+    assert [m["id"] for m in body["messages"]] == ids[200:]
+    window = {"start": (base_time(world) - timedelta(minutes=1)).isoformat(),
+              "end": (base_time(world) + timedelta(minutes=5)).isoformat()}  # the flows added here, not the demo's
+    flows = api.get(f"/api/v1/cases/{world.case_id}/traffic/flows",
+                    params={"purpose": PURPOSE, "offset": 240, "limit": 5, **window}).json()
+    assert flows["total"] == MANY and [f["client_port"] for f in flows["flows"]] == [10240 + i for i in range(5)]
+    assert flows["truncated"] is True
+    assert api.get(f"/api/v1/cases/{world.case_id}/traffic/flows", params={"purpose": PURPOSE, "offset": -1}).status_code == 400
+
+
 @pytest.mark.parametrize("page", ["abc", "0", "-1", "1.5", "\u00b2", "99999999999999999999999999999", "9" * 5000])
 def test_the_calls_page_reads_page_numbers_the_same_way(world: World, page: str) -> None:
     """(It raised on a page number too large for the database or in non-ASCII digits.)"""

@@ -42,12 +42,14 @@ def download_pcap(case_id: str, request: Request, intercept_id: str | None = Non
 
 @router.get("/cases/{case_id}/traffic/flows")
 def list_flows(case_id: str, request: Request, intercept_id: str | None = None, start: str | None = None,
-               end: str | None = None, limit: int = Query(500, ge=1, le=5000), purpose: str | None = None,
-               actor: Actor = Depends(reader)) -> dict[str, Any]:
-    """Flow summaries: 5-tuple, times, packets and bytes each way; DNS names, TLS SNI and
-    HTTP Host where the payload was kept (A2) and the caller reads content."""
+               end: str | None = None, limit: int = Query(500, ge=1, le=5000), offset: int = Query(0, ge=0),
+               purpose: str | None = None, actor: Actor = Depends(reader)) -> dict[str, Any]:
+    """Flow summaries, oldest first, `limit` from `offset` with the `total`: 5-tuple, times,
+    packets and bytes each way; DNS names, TLS SNI and HTTP Host where the payload was kept
+    (A2) and the caller reads content."""
     return traffic.flows(services(request), actor, case_id, purpose=_purpose(request, purpose), intercept_id=intercept_id,
-                         start=traffic.parse_time(start, "start"), end=traffic.parse_time(end, "end"), limit=limit)
+                         start=traffic.parse_time(start, "start"), end=traffic.parse_time(end, "end"), limit=limit,
+                         offset=offset)
 
 
 @router.get("/cases/{case_id}/traffic/web-visitors", response_model=None)
@@ -90,12 +92,13 @@ def message_threads(case_id: str, request: Request, purpose: str | None = None,
 
 @router.get("/cases/{case_id}/messages")
 def list_messages(case_id: str, request: Request, counterparty: str | None = None,
-                  limit: int = Query(500, ge=1, le=5000), purpose: str | None = None,
+                  limit: int = Query(500, ge=1, le=5000), offset: int = Query(0, ge=0), purpose: str | None = None,
                   actor: Actor = Depends(reader)) -> dict[str, Any]:
-    """The messages of a thread (`counterparty`) or of the case, with their parts; bodies
-    only where kept (A2) and for readers of content; suppressed under PRTT (A6)."""
+    """The messages of a thread (`counterparty`) or of the case, oldest first, `limit` from
+    `offset` with the `total`, with their parts; bodies only where kept (A2) and for
+    readers of content; suppressed under PRTT (A6)."""
     return messages.thread(services(request), actor, case_id, counterparty, purpose=_purpose(request, purpose),
-                           limit=limit)
+                           limit=limit, offset=offset)
 
 
 @router.get("/cases/{case_id}/messages/{message_id}/parts/{part_id}")
