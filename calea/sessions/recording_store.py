@@ -44,6 +44,7 @@ from calea.sessions.recorder import CallRecording, Interval, RecorderConfig
 from calea.sessions.recording_output import MASTER_TYPE, PEAKS_TYPE, RENDITION_TYPE, RecordingFiles
 from calea.sessions.recording_sides import MediaMap, learn_from_ccopen, learn_from_sip
 from calea.sessions.rtp import MalformedMedia
+from calea.store.retention import call_content_remains
 from calea.store import leaves
 from calea.store.items import StoreItem
 from calea.store.merkle import leaf_hash
@@ -104,7 +105,7 @@ class Recorder:
         self.ended: dict[Key, float] = {}
         self.ccc_alias: dict[Key, Key] = {}
         self.stored: list[str] = []
-        self.counts: dict[str, int] = {"skipped_a6": 0, "malformed": 0, "recordings": 0}
+        self.counts: dict[str, int] = {"skipped_a6": 0, "malformed": 0, "recordings": 0, "dropped_source_purged": 0}
         self._identities: dict[str, TargetIdentity] = {}
         self._queue: queue.Queue[list[StoreItem] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -284,7 +285,7 @@ class Recorder:
             log.exception("recording of LIID %s CIN %s could not be stored", key[0], key[1])
             return None
 
-    def _store(self, call: _Call, rendered: Any, closed_by: str) -> str:
+    def _store(self, call: _Call, rendered: Any, closed_by: str) -> str | None:
         svc, rec = self.svc, call.rec
         summary = rec.summary()
         started = rec.started_at
@@ -297,6 +298,13 @@ class Recorder:
         # deletes content files nothing refers to, under the same lock) cannot take one of them
         # between its writing and the row that refers to it.
         with self.writer.lock:
+            with svc.db.read() as conn:  # (a purge takes the same lock: this answer holds until the rows are in)
+                if not call_content_remains(conn, call.case_id, call.intercept_id, started, ended):
+                    # D2: the call content was purged while the call was open (its intercept was no
+                    # longer active): a recording stored now would outlive its source, unpurgeable
+                    self.counts["dropped_source_purged"] += 1
+                    log.warning("recording of LIID %s CIN %s not stored: its call content was purged (D2)", *call.key[:2])
+                    return None
             parts = []
             for role, data, media_type, ext in (("master", rendered.master, MASTER_TYPE, "flac"),
                                                 ("rendition", rendered.rendition, RENDITION_TYPE, "opus"),

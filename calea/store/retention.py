@@ -303,6 +303,14 @@ def _record_items(conn: Connection, case_id: str, record_leaves: set[int]) -> li
     return [r for r in rows if int(r.record_leaf) in record_leaves]
 
 
+def call_content_remains(conn: Connection, case_id: str, intercept_id: str, started: datetime, ended: datetime) -> bool:
+    """Whether any call content of the intercept that a recording of [started, ended] could
+    be made from is still stored (D2: a recording lives no longer than its source)."""
+    return conn.execute(select(cc_chunks.c.id).where(
+        cc_chunks.c.case_id == case_id, cc_chunks.c.intercept_id == intercept_id,
+        cc_chunks.c.first_at <= ended + SLACK, cc_chunks.c.last_at >= started - SLACK).limit(1)).first() is not None
+
+
 def _purge_recordings(conn: Connection, case_id: str, chunks: list[Any]) -> tuple[list[str], list[Any]]:
     """The recordings made from the purged call content that no remaining call content
     could have been part of: their rows go, and their content items (returned)."""
@@ -316,10 +324,7 @@ def _purge_recordings(conn: Connection, case_id: str, chunks: list[Any]) -> tupl
         for r in conn.execute(select(recordings).where(
                 recordings.c.case_id == case_id, recordings.c.intercept_id == intercept_id,
                 recordings.c.started_at <= hi + SLACK, recordings.c.ended_at >= lo - SLACK)).mappings().all():
-            kept = conn.execute(select(cc_chunks.c.id).where(
-                cc_chunks.c.case_id == case_id, cc_chunks.c.intercept_id == intercept_id,
-                cc_chunks.c.first_at <= r["ended_at"] + SLACK, cc_chunks.c.last_at >= r["started_at"] - SLACK).limit(1)).first()
-            if kept is not None:
+            if call_content_remains(conn, case_id, intercept_id, r["started_at"], r["ended_at"]):
                 continue  # call content of its span remains: the recording goes with the last of it
             files = {r["master_sha256"], r["rendition_sha256"], r["peaks_sha256"]}
             ev = int(r["event_leaf"])  # its three files took the three leaves before its event's

@@ -256,3 +256,33 @@ def test_purge_under_prtt_takes_the_flows_of_header_records(setup: Setup) -> Non
     assert (after["flows"], after["messages"], after["calls"], after["segments_on_disk"]) == (0, 0, 0, 0)
     result = verify_store(setup.svc)
     assert result.ok, result.problems
+
+
+def test_a_recording_whose_call_content_went_while_it_was_open_is_not_stored(setup: Setup) -> None:
+    """D2: a recording lives no longer than its source.  Call content purged while its call
+    was still open in the recorder (the intercept no longer active) leaves nothing behind:
+    no recording row, no file, and the log still verifies."""
+    setup.clock.set(T)
+    gone = _world(setup, "GONE", 14, start=T - 20 * D, days=10)
+    at = T - 15 * D
+    setup.clock.set(at)
+    intake = Intake(setup.svc)
+    recorder = recorder_for(setup.svc, intake, Clock())
+    subscribe(intake)
+    try:
+        feed(intake, build(_scenario(gone), "etsi-102232", now=at - timedelta(minutes=1)))
+        assert recorder.calls  # the calls' recordings are still open
+        intake.writer.close()  # its segments closed (as an hour's rotation closes them), the recorder still open
+        setup.clock.set(T)
+        for case_id in gone["cases"]:
+            retention.record_export(setup.svc, setup.taru, case_id, until=T.isoformat(), reference="EXP-9")
+        report = enforce_capacity(setup.svc, setup.svc.store_writer(), capacity=1)
+        assert report["purged"], report
+        stored = recorder.close_all("shutdown")
+    finally:
+        intake.writer.close()
+    assert stored == [] and recorder.counts["dropped_source_purged"] >= 1 and recorder.counts["recordings"] == 0
+    left = _derived(setup.svc, gone["cases"])
+    assert left["recordings"] == 0 and left["files_on_disk"] == len(left["files"])  # (no file without its row)
+    result = verify_store(setup.svc)
+    assert result.ok, result.problems
