@@ -18,6 +18,7 @@ import multiprocessing as mp
 import os
 import resource
 import socket
+import statistics
 import sys
 import tempfile
 import threading
@@ -183,15 +184,26 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=20_000, help="CC records per batch (an IRI record weighs 4)")
     ap.add_argument("--duration", type=float, default=0, help="sustain the CC feed about this many seconds (RSS)")
     ap.add_argument("--database-url", default=None, help="e.g. postgresql+psycopg://postgres@127.0.0.1/test (empty schema!)")
+    ap.add_argument("--runs", type=int, default=1, help="run each mix this many times, then print the median (noisy machines)")
     args = ap.parse_args()
     print(f"{'mix':<6} {'PDUs':>10} {'seconds':>8} {'PDUs/s':>10} {'PDUs/CPU-s':>11} {'floor PDUs/s':>13} {'peak RSS MB':>12}")
     mixes = [(kind, n, 1) for kind, n in (("cc", args.cc), ("iri", args.iri)) if n > 0]
     if args.duration:
         mixes = [("cc", args.cc, max(2, int(args.duration * 45_000 / args.cc)))]
     for kind, n, repeat in mixes:
-        r = run(kind, n, repeat, args.database_url, args.batch)
-        print(f"{kind:<6} {r['pdus']:>10,} {r['seconds']:>8.1f} {r['rate']:>10,.0f} {r['cpu_rate']:>11,.0f} {r['floor_rate']:>13,.0f} {r['rss_mb']:>12.0f}"
-              f"   (stored {r['stored']:,}, duplicates {r['duplicates']:,})")
+        results = []
+        for _ in range(max(1, args.runs)):
+            r = run(kind, n, repeat, args.database_url, args.batch)
+            results.append(r)
+            _line(kind, r, f"(stored {r['stored']:,}, duplicates {r['duplicates']:,})")
+        if len(results) > 1:
+            middle = {k: statistics.median(x[k] for x in results) for k in results[0]}
+            _line(kind, middle, f"median of {len(results)} runs")
+
+
+def _line(kind: str, r: dict[str, float], note: str) -> None:
+    print(f"{kind:<6} {r['pdus']:>10,.0f} {r['seconds']:>8.1f} {r['rate']:>10,.0f} {r['cpu_rate']:>11,.0f} {r['floor_rate']:>13,.0f}"
+          f" {r['rss_mb']:>12.0f}   {note}")
 
 
 if __name__ == "__main__":
