@@ -13,8 +13,6 @@ authority the calls exist (call-identifying, A1) and never carry content (A6).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +27,7 @@ from calea.domain.access import Perm, Role, require
 from calea.errors import AccessDenied, InvalidInput, NotFound
 from calea.services.access import Level, check_case_access
 from calea.services.context import Actor, Services
+from calea.services.listing import cell, csv_line, keyset_batches  # noqa: F401 (cell: the calls export's cells)
 
 CALL_FIELDS = ("id", "liid", "cin", "format", "direction", "collection", "calling", "called", "target",
                "redirected_from", "redirected_to", "dialed", "started_at", "ringing_at", "answered_at", "ended_at",
@@ -41,7 +40,6 @@ CALL_CSV = ("call_id", "liid", "cin", "format", "direction", "collection", "call
             "latitude", "longitude", "late", "quarantined", "records", "first_leaf")
 EVENT_CSV = ("at", "call_id", "liid", "cin", "collection", "calling", "called", "event", "detail", "party",
              "digits", "cell", "latitude", "longitude", "suppressed", "record_leaf")
-_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -181,33 +179,12 @@ def pen_register_events(svc: Services, actor: Actor, case_id: str, *, purpose: s
 
 # --- CSV ------------------------------------------------------------------------------------
 
-def cell(value: Any) -> str:
-    """One CSV cell: times in ISO 8601 UTC; text that a spreadsheet would run as a formula
-    (`=`, `@`, `+`/`-` not starting a number, tab, CR) is prefixed with a quote."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    text = str(value)
-    if text[:1] in ("=", "@", "\t", "\r") or (text[:1] in ("+", "-") and not text[1:2].isdigit()):
-        return "'" + text
-    return text
-
-
 def _cell_of(location: Any) -> tuple[Any, Any, Any]:
     if not isinstance(location, dict):
         return None, None, None
     c, geo = location.get("cell") or {}, location.get("geo") or {}
     cgi = "-".join(str(c[k]) for k in ("mcc", "mnc", "lac", "ci") if k in c) or None
     return cgi, geo.get("latitude"), geo.get("longitude")
-
-
-def _csv_line(values: list[Any]) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerow([cell(v) for v in values])
-    return buf.getvalue()
 
 
 def calls_csv(svc: Services, actor: Actor, case_id: str, *, purpose: str | None, since: str | None = None,
@@ -250,19 +227,10 @@ def events_csv(svc: Services, actor: Actor, case_id: str, *, purpose: str | None
 
 def _pages(svc: Services, query: Select[Any], order: tuple[Any, Any], header: tuple[str, ...],
            row: Any) -> Iterator[str]:
-    yield _csv_line(list(header))
-    last: tuple[Any, Any] | None = None
-    while True:
-        q = query
-        if last is not None:  # keyset pagination: (time, id) after the last row sent
-            q = q.where(or_(order[0] > last[0], and_(order[0] == last[0], order[1] > last[1])))
-        with svc.db.read() as conn:
-            rows = conn.execute(q.order_by(*order).limit(_PAGE)).mappings().all()
-        for r in rows:
-            yield _csv_line(row(r))
-        if len(rows) < _PAGE:
-            return
-        last = (rows[-1][order[0].name], rows[-1][order[1].name])
+    yield csv_line(list(header))
+    for batch in keyset_batches(svc, query, order):
+        for r in batch:
+            yield csv_line(row(r))
 
 
 def rebuild(svc: Services, actor: Actor, case_id: str) -> dict[str, int]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, Table, and_, or_, select, true
 
 from calea.db.schema import intercepts
 from calea.domain.access import Role
@@ -38,6 +38,19 @@ class Scope:
     def visible(self, intercept_id: str, quarantined: bool) -> bool:
         q = bool(quarantined) or intercept_id in self.quarantined_intercepts
         return {"exclude": not q, "include": True, "only": q}[self.quarantine]
+
+
+def visible_where(scope: Scope, table: Table) -> ColumnElement[bool]:
+    """`scope.visible(row.intercept_id, row.quarantined)` as SQL (B3), so that an index table
+    of a case (flows, messages) is filtered, counted and paged in the database."""
+    held = sorted(scope.quarantined_intercepts)
+    if scope.quarantine == "include":
+        return true()
+    if scope.quarantine == "exclude":
+        return and_(table.c.quarantined.is_(False), table.c.intercept_id.not_in(held))
+    if scope.quarantine == "only":
+        return or_(table.c.quarantined.is_(True), table.c.intercept_id.in_(held))
+    raise ValueError(f"unknown quarantine mode {scope.quarantine!r}")
 
 
 def read_scope(conn: Connection, svc: Services, actor: Actor, case_id: str, purpose: str | None, *,

@@ -7,7 +7,7 @@ purpose (C5); who sees what follows `calea.services.dataread` (C2, B3).
 
 Threads are counted, and a thread's messages filtered and paged (offset / limit, with the
 total), in the database: the visibility rule B3 is a WHERE clause
-(`traffic.visible_where`), checked once more on the rows read.  `messages_csv` exports
+(`dataread.visible_where`), checked once more on the rows read.  `messages_csv` exports
 every message that matches, a batch at a time.
 """
 
@@ -24,8 +24,8 @@ from calea.db.schema_ip import messages
 from calea.domain.access import Perm, has_perm
 from calea.errors import AccessDenied, NotFound
 from calea.services.context import Actor, Services
-from calea.services.dataread import Scope, read_scope
-from calea.services.traffic import csv_line, keyset_batches, page_offset, visible_where
+from calea.services.dataread import Scope, read_scope, visible_where
+from calea.services.listing import csv_line, keyset_batches, page_offset
 from calea.services.traffic_index import catch_up
 
 INLINE_TEXT = 16_384  # text parts up to this size are shown inline to readers of content

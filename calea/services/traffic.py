@@ -21,16 +21,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, and_, func, insert, or_, select, true, update
+from sqlalchemy import Select, func, insert, or_, select, update
 
 from calea.db.schema import authorities, intercepts, iri_records
 from calea.db.schema_ip import ip_flows, web_addresses
 from calea.domain.access import Role
 from calea.errors import AccessDenied, InvalidInput, NotFound, RuleViolation
 from calea.services.access import check_case_access
-from calea.services.calls import cell
 from calea.services.context import Actor, Services
-from calea.services.dataread import REVIEWERS, Scope, read_scope
+from calea.services.dataread import REVIEWERS, Scope, read_scope, visible_where
+from calea.services.listing import csv_line, keyset_batches, page_offset
 from calea.services.rows import authority_from
 from calea.services.traffic_index import catch_up
 from calea.services.traffic_source import packet_chunks, stored_packets
@@ -45,7 +45,6 @@ _PAYLOAD_NAMES = ("dns_queries", "dns_answers", "sni", "http_host")
 FLOW_CSV = ("flow_id", "liid", "source", "protocol", "client", "client_port", "server", "server_port", "target_side",
             "first_at", "last_at", "packets_up", "bytes_up", "packets_down", "bytes_down", "dns_queries", "dns_answers",
             "sni", "http_host", "quarantined")
-CSV_BATCH = 500  # rows read per query while a CSV export streams
 
 
 @dataclass
@@ -134,55 +133,6 @@ def _flow_row(f: dict[str, Any]) -> list[Any]:
     return [f["id"], f["liid"], f["source"], f["protocol"], f["client"], f["client_port"], f["server"],
             f["server_port"], f["target_side"], f["first_at"], f["last_at"], f["packets_up"], f["bytes_up"],
             f["packets_down"], f["bytes_down"], queries, answers, f["sni"], f["http_host"], bool(f["quarantined"])]
-
-
-def visible_where(scope: Scope, table: Table) -> ColumnElement[bool]:
-    """`scope.visible(row.intercept_id, row.quarantined)` as SQL (B3), so that a table of a
-    case's traffic or messages is filtered, counted and paged in the database."""
-    held = sorted(scope.quarantined_intercepts)
-    if scope.quarantine == "include":
-        return true()
-    if scope.quarantine == "exclude":
-        return and_(table.c.quarantined.is_(False), table.c.intercept_id.not_in(held))
-    if scope.quarantine == "only":
-        return or_(table.c.quarantined.is_(True), table.c.intercept_id.in_(held))
-    raise ValueError(f"unknown quarantine mode {scope.quarantine!r}")
-
-
-def page_offset(offset: int, limit: int, total: int, clamp: bool) -> int:
-    """The offset to read from: never negative; with `clamp`, an offset past the end reads
-    the last page instead of nothing (the console's pager, for a page number out of range)."""
-    offset = max(0, offset)
-    if clamp and offset >= total:
-        offset = max(0, (total - 1) // limit * limit)
-    return offset
-
-
-def keyset_batches(svc: Services, query: Select[Any], order: tuple[Any, Any],
-                   size: int | None = None) -> Iterator[list[Any]]:
-    """The rows of `query` in `order` (a time column, then the id), `size` (`CSV_BATCH`) at a
-    time: each batch is one query after the last (time, id) sent, never an offset into everything."""
-    size = size or CSV_BATCH
-    last: tuple[Any, Any] | None = None
-    while True:
-        q = query
-        if last is not None:
-            q = q.where(or_(order[0] > last[0], and_(order[0] == last[0], order[1] > last[1])))
-        with svc.db.read() as conn:
-            rows = conn.execute(q.order_by(*order).limit(size)).mappings().all()
-        if rows:
-            yield list(rows)
-        if len(rows) < size:
-            return
-        last = (rows[-1][order[0].name], rows[-1][order[1].name])
-
-
-def csv_line(values: list[Any]) -> str:
-    """One CSV line (RFC 4180), each cell as the calls export writes it (ISO 8601 UTC times,
-    formula-looking text quoted)."""
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerow([cell(v) for v in values])
-    return buf.getvalue()
 
 
 def _flows_query(scope: Scope, case_id: str, icpt: Any, start: datetime | None, end: datetime | None) -> Select[Any]:

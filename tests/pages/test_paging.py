@@ -23,7 +23,7 @@ from sqlalchemy import event, insert, select, update
 
 from calea.db.schema import intercepts as intercepts_t
 from calea.db.schema_ip import ip_flows, messages
-from calea.services import traffic
+from calea.services import listing
 from calea.services.traffic_index import catch_up
 from tests.pages.world import IP_LIID, PURPOSE, SMS_TEXT, VOIP_LIID, WEB_LIID, World, hrefs
 
@@ -199,7 +199,7 @@ def test_the_calls_page_reads_page_numbers_the_same_way(world: World, page: str)
 
 
 def test_the_messages_csv_holds_every_message_that_matches(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(traffic, "CSV_BATCH", 7)  # many batches, ties in time across their edges
+    monkeypatch.setattr(listing, "BATCH", 7)  # many batches, ties in time across their edges
     ids = add_messages(world, MANY, VOIP_LIID)
     web_ids = add_messages(world, EXTRA, WEB_LIID, first=MANY)
     detective = world.user()
@@ -333,7 +333,7 @@ def test_flows_are_paged_with_their_total_and_links_that_keep_filters_and_purpos
 
 
 def test_the_flows_csv_holds_every_flow_that_matches(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(traffic, "CSV_BATCH", 9)
+    monkeypatch.setattr(listing, "BATCH", 9)
     add_flows(world, MANY, IP_LIID)
     add_flows(world, EXTRA, WEB_LIID, port0=20000)
     detective = world.user()
