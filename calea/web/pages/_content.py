@@ -10,22 +10,22 @@ A page without one asks for it first, after the grant was checked, and reads not
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from calea.domain.cases import Case
-from calea.errors import InvalidInput
+from calea.errors import CaleaError, InvalidInput
 from calea.services import intercepts
 from calea.services.access import Level, ensure_case_access
 from calea.services.context import Actor
 from calea.services.dataread import REVIEWERS
 from calea.web.auth import services
-from calea.web.pages._common import render, templates, text, utc
+from calea.web.pages._common import record_refusal, render, templates, text, utc
 
 PURPOSE_MAX = 500
 SECTIONS = (("calls", "Calls"), ("messages", "Messages"), ("traffic", "Traffic"))
@@ -41,6 +41,27 @@ def content_case(request: Request, actor: Actor, case_id: str) -> Case:
 
 def stated_purpose(request: Request) -> str:
     return text(request.query_params, "purpose")[:PURPOSE_MAX]
+
+
+Download = tuple[Iterable[Any], str, str]  # (chunks or lines, media type, file name)
+
+
+def download(request: Request, actor: Actor, case_id: str, fetch: Callable[[str], Download],
+             page: Callable[[CaleaError | None], Response], shown: tuple[type[CaleaError], ...]) -> Response:
+    """A file read under the stated purpose (C5), as the pages' download links ask for it:
+    without a purpose, `page(None)` (which asks for one); a refusal of the kinds `shown`
+    recorded and shown on `page(error)`; otherwise `fetch(purpose)`'s file, streamed."""
+    content_case(request, actor, case_id)
+    purpose = stated_purpose(request)
+    if not purpose:
+        return page(None)
+    try:
+        chunks, media_type, filename = fetch(purpose)
+    except shown as exc:
+        record_refusal(request, exc)
+        return page(exc)
+    return StreamingResponse(chunks, media_type=media_type,
+                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def url(path: str, **params: Any) -> str:

@@ -17,12 +17,11 @@ its export audited with the purpose like the calls CSV.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, Response
 
 from calea.domain.access import Perm, has_perm
 from calea.errors import CaleaError, InvalidInput, NotFound
@@ -32,7 +31,8 @@ from calea.services.dataread import REVIEWERS
 from calea.web.auth import services
 from calea.web.pages._common import Signed, record_refusal, render, text
 from calea.web.pages._content import (
-    ask_purpose, chosen_intercept, content_case, intercept_choices, page_count, requested_page, stated_purpose,
+    Download, ask_purpose, chosen_intercept, content_case, download, intercept_choices, page_count, requested_page,
+    stated_purpose,
 )
 
 router = APIRouter()
@@ -52,21 +52,15 @@ def messages_page(case_id: str, request: Request, actor: Actor = Signed) -> Resp
 def messages_csv(case_id: str, request: Request, actor: Actor = Signed) -> Response:
     """Every message matching the page's filters as CSV: the export is audited with the
     purpose before the first line (C5); a refusal comes back on the messages page."""
-    content_case(request, actor, case_id)
     q = request.query_params
-    purpose = stated_purpose(request)
-    if not purpose:
-        return messages_view(request, actor, case_id)
-    counterparty = text(q, "counterparty") or None
-    try:
+
+    def fetch(purpose: str) -> Download:
         intercept_id = chosen_intercept(q, intercept_choices(request, actor, case_id))
-        lines = messages.messages_csv(services(request), actor, case_id, counterparty, purpose=purpose,
-                                      intercept_id=intercept_id)
-    except _SHOWN as exc:
-        record_refusal(request, exc)
-        return messages_view(request, actor, case_id, error=exc)
-    return StreamingResponse(lines, media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": f'attachment; filename="messages-{case_id}.csv"'})
+        lines = messages.messages_csv(services(request), actor, case_id, text(q, "counterparty") or None,
+                                      purpose=purpose, intercept_id=intercept_id)
+        return lines, "text/csv; charset=utf-8", f"messages-{case_id}.csv"
+
+    return download(request, actor, case_id, fetch, lambda exc: messages_view(request, actor, case_id, error=exc), _SHOWN)
 
 
 def messages_view(request: Request, actor: Actor, case_id: str, *, error: CaleaError | None = None) -> Response:

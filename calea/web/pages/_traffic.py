@@ -17,10 +17,11 @@ The flows CSV holds every flow that matches, its export audited with the purpose
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, Response
 
 from calea.errors import CaleaError, InvalidInput, NotFound, RuleViolation
 from calea.services import authorities, traffic
@@ -28,7 +29,8 @@ from calea.services.context import Actor
 from calea.web.auth import services
 from calea.web.pages._common import Signed, record_refusal, render, text
 from calea.web.pages._content import (
-    ask_purpose, chosen_intercept, content_case, intercept_choices, iso, page_count, requested_page, stated_purpose, when,
+    Download, ask_purpose, chosen_intercept, content_case, download, intercept_choices, iso, page_count, requested_page,
+    stated_purpose, when,
 )
 
 router = APIRouter()
@@ -48,43 +50,38 @@ def traffic_page(case_id: str, request: Request, actor: Actor = Signed) -> Respo
 @router.get("/cases/{case_id}/traffic/pcap", response_model=None)
 def pcap_download(case_id: str, request: Request, actor: Actor = Signed) -> Response:
     """The packet download form's target: the file, or the traffic page with the refusal."""
-    content_case(request, actor, case_id)
     q = request.query_params
-    purpose = stated_purpose(request)
-    if not purpose:
-        return traffic_view(request, actor, case_id)
-    try:
+
+    def fetch(purpose: str) -> Download:
         fmt = text(q, "format") or "pcap"
         if fmt not in FORMATS:
             raise InvalidInput("format: pcap or pcapng", field="format")
         choices = intercept_choices(request, actor, case_id)
         dl = traffic.pcap(services(request), actor, case_id, purpose=purpose, intercept_id=chosen_intercept(q, choices),
                           start=when(q, "start"), end=when(q, "end"), fmt=fmt)
-    except _SHOWN as exc:
-        record_refusal(request, exc)
-        return traffic_view(request, actor, case_id, error=exc, open_form="pcap")
-    return StreamingResponse(dl.chunks, media_type=dl.media_type,
-                             headers={"Content-Disposition": f'attachment; filename="{dl.filename}"'})
+        return dl.chunks, dl.media_type, dl.filename
+
+    return download(request, actor, case_id, fetch, _back(request, actor, case_id, "pcap"), _SHOWN)
 
 
 @router.get("/cases/{case_id}/traffic/flows.csv", response_model=None)
 def flows_csv(case_id: str, request: Request, actor: Actor = Signed) -> Response:
     """Every flow matching the flow filters as CSV: the export is audited with the purpose
     before the first line (C5); a refusal comes back on the traffic page."""
-    content_case(request, actor, case_id)
     q = request.query_params
-    purpose = stated_purpose(request)
-    if not purpose:
-        return traffic_view(request, actor, case_id)
-    try:
+
+    def fetch(purpose: str) -> Download:
         choices = intercept_choices(request, actor, case_id)
         lines = traffic.flows_csv(services(request), actor, case_id, purpose=purpose,
                                   intercept_id=chosen_intercept(q, choices), start=when(q, "start"), end=when(q, "end"))
-    except _SHOWN as exc:
-        record_refusal(request, exc)
-        return traffic_view(request, actor, case_id, error=exc, open_form="flows")
-    return StreamingResponse(lines, media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": f'attachment; filename="flows-{case_id}.csv"'})
+        return lines, "text/csv; charset=utf-8", f"flows-{case_id}.csv"
+
+    return download(request, actor, case_id, fetch, _back(request, actor, case_id, "flows"), _SHOWN)
+
+
+def _back(request: Request, actor: Actor, case_id: str, form: str) -> Callable[[CaleaError | None], Response]:
+    """The traffic page a download falls back to: with the refusal, its form open."""
+    return lambda exc: traffic_view(request, actor, case_id, error=exc, open_form=form if exc else None)
 
 
 def traffic_view(request: Request, actor: Actor, case_id: str, *, error: CaleaError | None = None,
