@@ -177,6 +177,24 @@ def run(kind: str, n: int, repeat: int, database_url: str | None, batch: int) ->
             "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def machine_speed() -> str:
+    """This machine's speed at the moment, to read the figures by: it varies by half from
+    hour to hour here.  A pure-Python loop, SHA-256 (every record is hashed twice: its raw
+    bytes and its Merkle leaf), and whether the CPU has SHA instructions."""
+    import hashlib
+    import timeit
+
+    loop = min(timeit.repeat("sum(range(1000))", number=2000, repeat=5)) / 2000 * 1e6
+    block = bytes(1 << 20)
+    sha = (1 << 20) * 20 / min(timeit.repeat(lambda: hashlib.sha256(block).digest(), number=20, repeat=5)) / 1e6
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+        sha_ni = "yes" if "sha_ni" in flags else "no"
+    except OSError:
+        sha_ni = "?"
+    return f"machine: sum(range(1000)) {loop:.1f} us, SHA-256 {sha:,.0f} MB/s (SHA instructions: {sha_ni})"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cc", type=int, default=200_000, help="CC PDUs (RTP, 200-byte packets)")
@@ -186,6 +204,7 @@ def main() -> None:
     ap.add_argument("--database-url", default=None, help="e.g. postgresql+psycopg://postgres@127.0.0.1/test (empty schema!)")
     ap.add_argument("--runs", type=int, default=1, help="run each mix this many times, then print the median (noisy machines)")
     args = ap.parse_args()
+    print(machine_speed())
     print(f"{'mix':<6} {'PDUs':>10} {'seconds':>8} {'PDUs/s':>10} {'PDUs/CPU-s':>11} {'floor PDUs/s':>13} {'peak RSS MB':>12}")
     mixes = [(kind, n, 1) for kind, n in (("cc", args.cc), ("iri", args.iri)) if n > 0]
     if args.duration:

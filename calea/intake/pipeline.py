@@ -416,15 +416,15 @@ class Intake:
         assert d.intercepted_at is not None
         suppress = dec.suppress_content and d.has_content
         kind = "cc" if d.kind is RecordKind.CC else ("integrity-check" if d.kind is RecordKind.INTEGRITY_CHECK else "iri")
-        content = tuple([p for p in d.content if p.data]) if d.content and not suppress else ()
-        items.append(header_item(StoreItem(
-            case_id=res.intercept.case_id, intercept_id=res.intercept.id, liid=d.liid, channel=rec.channel.value,
-            format=d.format, kind=kind, cin=d.cin, seq=d.sequence, intercepted_at=d.intercepted_at,
-            received_at=rec.received_at, raw=None if suppress else d.raw, rule=dec.rule, late=dec.late,
-            quarantined=dec.quarantine, event=_event_name(d), fields=dict(d.fields) if kind != "cc" else {},
-            content=content if kind != "cc" else (),
-            suppressed=tuple(sorted({p.kind.value for p in d.content})) if suppress else (),
-        ), d.raw))
+        content = tuple([p for p in d.content if p.data]) if d.content and not suppress and kind != "cc" else ()
+        icpt = res.intercept
+        # positional (the order of StoreItem's fields): this runs once per IRI record.  The
+        # delivery's fields are its own (a fresh dict per decode), handed over uncopied.
+        item = StoreItem(icpt.case_id, icpt.id, d.liid, rec.channel.value, d.format, kind, d.cin, d.sequence,
+                         d.intercepted_at, rec.received_at, None if suppress else d.raw, dec.rule, dec.late,
+                         dec.quarantine, _event_name(d), d.fields if kind != "cc" else NO_FIELDS, content,
+                         tuple(sorted({p.kind.value for p in d.content})) if suppress else ())
+        items.append(header_item(item, d.raw) if kind == "cc" else item)
 
     def _alert(self, refused: list[Refusal], now: datetime) -> None:
         """A7: unauthorized deliveries are raised to the technical unit, metadata only."""

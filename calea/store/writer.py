@@ -3,7 +3,7 @@
 For each batch: raw records are appended to segment files and fsynced; index rows,
 content items and store events are inserted in one database transaction, each with the
 leaf index it takes in its case's Merkle log; after the commit the leaf hashes are
-appended to the log (tiles, written atomically but not fsynced one by one: the database is
+appended to the log (tiles, written in place and not fsynced one by one: the database is
 the source of truth), and a signed checkpoint (tree head) is written every N leaves or T
 seconds, after a sync so that a signed head only refers to tiles on disk.  The database is the source of truth: at start-up `recover()`
 re-appends any leaves a crash left out of a log.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from hashlib import sha256
 import os
 
 import orjson
@@ -31,12 +32,16 @@ from calea.services.context import Services
 from calea.store import leaves
 from calea.store.items import Malformed, Refusal, StoreItem
 from calea.store.leafsource import case_leaves, frame
+from calea.store.leaves import time_text
 from calea.store.merkle import Checkpoint, FileTileStore, MerkleLog, leaf_hash, load_or_create_signing_key, sign_checkpoint
 from calea.store.segments import MAX_SEGMENT, OpenSegment, SegmentFiles
 
 log = logging.getLogger("calea.store")
 
-_IRI_INSERT = BulkInsert(iri_records, repeating=("received_at", "late", "quarantined"))
+_IRI_COLUMNS = ("case_id", "intercept_id", "liid", "channel", "format", "kind", "cin", "seq", "intercepted_at", "received_at",
+                "segment_id", "offset", "length", "raw_sha256", "event", "fields", "rule", "suppressed", "late", "quarantined",
+                "leaf_index")
+_IRI_INSERT = BulkInsert(iri_records, repeating=("received_at", "late", "quarantined"), encoded=("fields",))
 _CC_PREFIX = b"\x00" + leaves.CC_TAG  # RFC 9162 leaf prefix + the CC domain tag
 
 
@@ -169,7 +174,8 @@ class StoreWriter:
                 pending[case_id].extend(hashes)
                 return first
 
-            iri_rows: list[dict[str, Any]] = []
+            iri_rows: list[tuple[Any, ...]] = []
+            content_rows: list[dict[str, Any]] = []
             times: dict[datetime, str] = {}  # instants as leaf text, once each
             chunk_rows: list[dict[str, Any]] = []
             suppress: dict[tuple[str, str, str], list[Any]] = {}
@@ -193,29 +199,31 @@ class StoreWriter:
                         group = cc_groups[key] = []
                     group.append(it)
                     continue
-                row: dict[str, Any] = dict(
-                    case_id=it.case_id, intercept_id=it.intercept_id, liid=it.liid, channel=it.channel, format=it.format,
-                    kind=it.kind, cin=it.cin, seq=it.seq, intercepted_at=it.intercepted_at, received_at=it.received_at,
-                    segment_id=None, offset=None, length=None, raw_sha256=None, event=it.event,
-                    # serialised once (canonical: sorted keys) for both the JSON column and the leaf
-                    fields=orjson.Fragment(leaves.canonical(it.fields)),
-                    rule=it.rule, suppressed=len(it.suppressed), late=it.late, quarantined=it.quarantined,
-                )
-                if it.raw is not None:
-                    seg = self._segment(conn, it.case_id, it.channel, it.received_at)
+                case_id = it.case_id
+                raw = it.raw
+                # serialised once (canonical: sorted keys) for both the JSON column and the leaf
+                text = leaves.canonical(it.fields)
+                if raw is not None:
+                    seg = self._segment(conn, case_id, it.channel, it.received_at)
                     touched[seg.id] = seg
-                    row.update(segment_id=seg.id, offset=self.files.append(seg, it.raw), length=len(it.raw),
-                               raw_sha256=hashlib.sha256(it.raw).hexdigest())
-                row["leaf_index"] = take(it.case_id, leaves.iri_leaf(row, times))
-                iri_rows.append(row)
+                    seg_id, offset, length, sha = seg.id, self.files.append(seg, raw), len(raw), sha256(raw).hexdigest()
+                else:
+                    seg_id = offset = length = sha = None
+                index = take(case_id, leaves.iri_leaf_values(
+                    it.liid, it.cin, it.seq, it.channel, it.format, it.kind, time_text(it.intercepted_at, times),
+                    time_text(it.received_at, times),
+                    sha, length, it.event, orjson.Fragment(text), it.rule, len(it.suppressed), it.late))
+                iri_rows.append((case_id, it.intercept_id, it.liid, it.channel, it.format, it.kind, it.cin, it.seq,
+                                 it.intercepted_at, it.received_at, seg_id, offset, length, sha, it.event, text.decode(),
+                                 it.rule, len(it.suppressed), it.late, it.quarantined, index))
                 result.stored += 1
                 for part in it.content:
-                    sha = self.svc.content.put(part.data)
-                    cidx = take(it.case_id, leaves.content_leaf(part.kind.value, sha, len(part.data), part.media_type, part.name, row["leaf_index"]))
-                    row.setdefault("_content", []).append(dict(
-                        case_id=it.case_id, intercept_id=it.intercept_id, kind=part.kind.value, sha256=sha, size=len(part.data),
+                    digest = self.svc.content.put(part.data)
+                    cidx = take(case_id, leaves.content_leaf(part.kind.value, digest, len(part.data), part.media_type, part.name, index))
+                    content_rows.append(dict(
+                        case_id=case_id, intercept_id=it.intercept_id, kind=part.kind.value, sha256=digest, size=len(part.data),
                         media_type=part.media_type, name=part.name, created_at=now, quarantined=it.quarantined, leaf_index=cidx,
-                        record_leaf=row["leaf_index"]))
+                        record_leaf=index))
             # CC: one contiguous run per stream and batch (the order of records inside a batch is
             # the store's to choose), so one chunk row indexes many records.
             for (case_id, intercept_id, liid, cin, fmt, rule, late, quarantined), group in cc_groups.items():
@@ -224,11 +232,11 @@ class StoreWriter:
                 framed = b"".join(frame(g.raw, fmt) for g in group)  # type: ignore[arg-type]
                 offset = self.files.append(seg, framed)
                 first_leaf = take_many(case_id, [cc_leaf_hash(g.raw) for g in group])  # type: ignore[arg-type]
-                times = [g.intercepted_at for g in group]
+                stamps = [g.intercepted_at for g in group]
                 chunk_rows.append(dict(
                     case_id=case_id, intercept_id=intercept_id, liid=liid, cin=cin, format=fmt, segment_id=seg.id,
                     offset=offset, length=len(framed), count=len(group), first_seq=group[0].seq, last_seq=group[-1].seq,
-                    first_at=min(times), last_at=max(times), received_at=group[0].received_at, rule=rule, late=late,
+                    first_at=min(stamps), last_at=max(stamps), received_at=group[0].received_at, rule=rule, late=late,
                     quarantined=quarantined, leaf_start=first_leaf))
                 result.stored += len(group)
             for seg in touched.values():
@@ -236,9 +244,7 @@ class StoreWriter:
                 conn.execute(update(segments).where(segments.c.id == seg.id).values(size=seg.size, last_at=now))
             if chunk_rows:
                 conn.execute(insert(cc_chunks), chunk_rows)
-            content_rows = [c for row in iri_rows for c in row.pop("_content", [])]
-            if iri_rows:
-                _IRI_INSERT.execute(conn, iri_rows)
+            _IRI_INSERT.execute_values(conn, _IRI_COLUMNS, iri_rows)
             if content_rows:
                 conn.execute(insert(content_items), content_rows)
             for (case_id, intercept_id, kind), (count, first, last) in suppress.items():

@@ -52,3 +52,32 @@ def test_bulk_insert_writes_what_sqlalchemy_writes(svc, repeating) -> None:  # t
 def test_bulk_insert_names_an_unknown_column(svc) -> None:  # type: ignore[no-untyped-def]
     with svc.db.write() as conn, pytest.raises(KeyError, match="no_such_column"):
         BulkInsert(iri_records).execute(conn, [{"no_such_column": 1}])
+
+
+def test_pre_serialised_json_and_value_tuples_write_what_sqlalchemy_writes(svc) -> None:  # type: ignore[no-untyped-def]
+    """The writer's hot path (D1): tuples of values, the JSON column's text passed already
+    serialised (the canonical text the leaf holds), on SQLite and PostgreSQL alike."""
+    bulk = BulkInsert(iri_records, repeating=("received_at",), encoded=("fields",))
+    rows = _rows(100)
+    names = tuple(rows[0])
+    values = [tuple(orjson.dumps(r["fields"]).decode() if n == "fields" else r[n] for n in names) for r in rows]
+    with svc.db.write() as conn:
+        conn.execute(insert(iri_records), _rows(0))
+        bulk.execute_values(conn, names, values)
+        bulk.execute_values(conn, names, [])  # nothing to do
+    with svc.db.read() as conn:
+        got = [dict(r) for r in conn.execute(select(iri_records).order_by(iri_records.c.leaf_index)).mappings()]
+        stored = conn.exec_driver_sql("SELECT fields FROM iri_records ORDER BY leaf_index").scalars().all()
+    assert len(got) == 10
+    for a, b in zip(got[:5], got[5:]):
+        a.pop("id"), b.pop("id")
+        assert b.pop("leaf_index") == a.pop("leaf_index") + 100
+        assert a == b
+    assert got[0]["fields"]["text"] == "naïve ☎"
+    assert [orjson.loads(x) if isinstance(x, (str, bytes)) else x for x in stored[:5]] == \
+        [orjson.loads(x) if isinstance(x, (str, bytes)) else x for x in stored[5:]]
+
+
+def test_only_a_json_column_can_be_passed_serialised() -> None:
+    with pytest.raises(TypeError, match="liid is not a JSON column"):
+        BulkInsert(iri_records, encoded=("liid",))

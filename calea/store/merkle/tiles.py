@@ -8,7 +8,7 @@ stores the hashes of tree level T * height, `width` = 2**height of them per tile
     tile (T, N) = hashes of tree-level-(T*height) nodes [N*width, (N+1)*width), concatenated
 
 So level-0 tiles hold leaf hashes, level-1 tiles hold the roots of 256-leaf subtrees, and
-so on.  A tile is *partial* while the tree has not filled it; it is rewritten (atomically,
+so on.  A tile is *partial* while the tree has not filled it; it is rewritten (in place,
 by the store) as it grows, and its stored prefix never changes.  Nodes on the levels in
 between are not stored: a node r levels above a stored level is folded from the 2**r
 stored hashes under it, all inside one tile (r < height).

@@ -60,3 +60,18 @@ def test_memo_gives_the_same_leaf() -> None:
 def test_memo_leaves_a_missing_time_alone() -> None:
     row = _row(0) | {"intercepted_at": None}
     assert leaves.iri_leaf(row, {}) == leaves.iri_leaf(row)
+
+
+def test_the_writers_leaf_is_the_leaf_verify_recomputes_from_the_row() -> None:
+    """D1: the writer builds an IRI leaf from its values (`iri_leaf_values`), `calea verify`
+    from the stored row (`iri_leaf`): the parameters are IRI_FIELDS, in order, and the bytes agree."""
+    import inspect
+
+    assert tuple(inspect.signature(leaves.iri_leaf_values).parameters) == leaves.IRI_FIELDS
+    times: dict[datetime, str] = {}
+    for i in range(3):
+        row = _row(i)
+        values = [row[k] for k in leaves.IRI_FIELDS]
+        values[6], values[7] = leaves.time_text(values[6], times), leaves.time_text(values[7], times)
+        assert leaves.iri_leaf_values(*values) == leaves.iri_leaf(row) == leaves.iri_leaf(row, times)
+    assert len(times) == 4  # three interception instants, one arrival shared

@@ -19,10 +19,10 @@ def test_file_store_layout_and_round_trip(tmp_path: Path) -> None:
     store = FileTileStore(tmp_path / "log")
     assert store.read(0, 1234067) is None and store.read_state() is None
     store.write(0, 1234067, b"a" * 64)
-    store.write(0, 1234067, b"b" * 96)  # a growing partial tile is replaced whole
+    store.write(0, 1234067, b"a" * 64 + b"b" * 32)  # a partial tile grows, in place
     store.write_state(b"{}")
-    assert (tmp_path / "log/tile/0/x001/x234/067").read_bytes() == b"b" * 96
-    assert store.read(0, 1234067) == b"b" * 96 and store.read_state() == b"{}"
+    assert (tmp_path / "log/tile/0/x001/x234/067").read_bytes() == b"a" * 64 + b"b" * 32
+    assert store.read(0, 1234067) == b"a" * 64 + b"b" * 32 and store.read_state() == b"{}"
     leftovers = [p for p in (tmp_path / "log").rglob("*") if p.name.startswith(".tmp")]
     assert leftovers == []
 
@@ -86,3 +86,23 @@ def test_unreadable_tile_is_storage_error(tmp_path: Path) -> None:
     (tmp_path / "tile/0/000").chmod(0)
     with pytest.raises(StorageError):
         store.read(0, 0)
+
+
+def test_hashes_a_crash_left_past_the_committed_size_are_ignored_then_overwritten(tmp_path: Path) -> None:
+    """D1: tiles are written in place; bytes past the committed count (a crash between the
+    tile write and the state's) change no root or proof, and the next append replaces them."""
+    leaves = [bytes([i]) * 32 for i in range(1, 40)]
+    reference = MerkleLog("ref", MemoryTileStore())
+    reference.append(leaves)
+    store = FileTileStore(tmp_path / "log", fsync=False)
+    log = MerkleLog("case", store)
+    log.append(leaves[:10])
+    tile = tmp_path / "log/tile/0/000"
+    tile.write_bytes(tile.read_bytes() + b"\xee" * 32 * 50)  # as if a crash had left 50 stray hashes
+    log = MerkleLog("case", FileTileStore(tmp_path / "log", fsync=False))  # reopened
+    assert log.size == 10 and log.root() == reference.root(10)
+    assert log.leaf_hashes(0, 10) == reference.leaf_hashes(0, 10)
+    log.append(leaves[10:])
+    assert log.root() == reference.root() and log.leaf_hashes(0, 39) == reference.leaf_hashes(0, 39)
+    assert tile.read_bytes()[: 39 * 32] == b"".join(reference.leaf_hashes(0, 39))
+    assert tile.read_bytes()[39 * 32 :] == b"\xee" * 32 * 21  # still there, never counted
