@@ -12,12 +12,16 @@
  * parse_sip(data),   -- exactly calea.handover.etsi102232_sip's Python parse_sip / parse_sdp
  * parse_sdp(body)       for the usual SIP message / SDP body, None for anything else (the
  *                       Python reference then decides); see the SIP section below.
+ * sip_iri(rec, q, e,  -- exactly calea.handover.etsi102232_payloads' Python sip_iri (the
+ *         parse_sip)    usual TS 102 232-5 iPMMIRI sIPMessage) as (fields, SIP content
+ *                       parts), None for anything else; see the SIP IRI section below.
  *
  * All are pure functions of their input (the PSHeader static-prefix cache is a dict owned
- * by the Python module and passed in by `configure`; the SIP tables by `configure_sip`).
- * The Python versions stay the reference: tests/unit/handover/test_speedups.py and
- * test_sip_speedups.py compare the two on the OpenLI vectors and on generated and mutated
- * input.  Set CALEA_PURE_PYTHON=1 to run without this module.
+ * by the Python module and passed in by `configure`; the SIP tables by `configure_sip`; the
+ * IRI enumeration tables by `configure_iri`).
+ * The Python versions stay the reference: tests/unit/handover/test_speedups.py,
+ * test_sip_speedups.py and test_sip_iri_speedups.py compare the two on the OpenLI vectors
+ * and on generated and mutated input.  Set CALEA_PURE_PYTHON=1 to run without this module.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1305,6 +1309,457 @@ fail:
     return NULL;
 }
 
+/* ---- the usual SIP IRI: a TS 102 232-5 iPMMIRI sIPMessage -------------------------------
+ *
+ * sip_iri(rec, q, e, parse_sip): exactly calea.handover.etsi102232_payloads._sip_iri_py (the
+ * straight-line read of the iRIPayloadSequence value rec[q:e]) for the usual record, as
+ * (payload fields, SIP content parts); None for anything else, which the Python reference
+ * then decides.  The usual record, besides the layout the reference checks (same tags, the
+ * same definite lengths: short form, 0x81 or 0x82), reads nothing outside rec[q:e] and has
+ * TS 102 232-1 IPAddress values whose elements all have a one-octet tag and a short-form
+ * length, and
+ *   - iP-type [1] / iP-assignment [3]: one octet the table names (name_of's "unknown(n)"
+ *     and longer encodings go to Python);
+ *   - iP-value [2]: binary [1] of 4 octets (dotted quad, as inet_ntoa), of 16 octets when
+ *     inet_ntop writes them without a dotted quad (Python's ip_text is that same inet_ntop
+ *     text; the dotted forms it rewrites with ipaddress go to Python), of any other length
+ *     as hex; any other alternative as UTF-8 text (decode_text: backslashreplace);
+ *   - iPv6PrefixLength [4]: at most 8 octets; iPv4SubnetMask [5]: as a binary address.
+ * The SIP message: parse_sip(data) is called as the reference calls its module's parse_sip;
+ * when that is etsi102232_sip.parse_sip (the C-first dispatcher, given to `configure_iri`),
+ * its C part runs here directly and, when it answers None, the Python parser `configure_iri`
+ * was given.  The enumeration tables are the Python module's, passed in by `configure_iri`. */
+
+#ifdef _WIN32
+#define HAVE_INET_NTOP 0 /* ws2_32 is not linked: 16-octet addresses go to Python */
+#else
+#include <arpa/inet.h>
+#define HAVE_INET_NTOP 1
+#endif
+
+static PyObject *g_iri_types[256];      /* the iRIType octet -> name (IRI_TYPES) */
+static PyObject *g_ip_types[256];       /* one-octet iP-type (signed) -> name; NULL: not named */
+static PyObject *g_ip_assignments[256]; /* one-octet iP-assignment (signed) -> name */
+static PyObject *g_iri_sip_parser;      /* etsi102232_sip.parse_sip: the dispatcher */
+static PyObject *g_iri_sip_reference;   /* etsi102232_sip._parse_sip_py */
+
+static PyObject *k_iri, *k_sip, *k_ip, *k_type, *k_contents, *k_object_id, *k_message, *k_source_address,
+    *k_destination_address, *k_src, *k_dst, *k_assignment, *k_prefix_length, *k_subnet_mask, *v_ipmmiri,
+    *v_sip_message;
+/* The answer's dicts are copies of these (their keys in the reference's order; PyDict_Copy
+ * clones the key table), the values then set: no table growth, no new entries. */
+static PyObject *t_iri, *t_ip, *t_fields;
+
+/* Decoded IPAddress values by their encoding (a mediator sends the same few addresses again
+ * and again; the reference caches them too): direct-mapped, a hit is a PyDict_Copy.  The
+ * values hold the configured names, so `configure_iri` empties it. */
+#define ADDRESS_SLOTS 256
+typedef struct {
+    Py_ssize_t n;
+    unsigned char key[128]; /* an IPAddress with a short-form length: under 128 octets */
+    PyObject *value;        /* NULL: empty */
+} address_slot_t;
+static address_slot_t g_addresses[ADDRESS_SLOTS];
+
+static int init_iri_keys(void) {
+#define KEY(var, text)                                                                                                 \
+    if ((var = PyUnicode_InternFromString(text)) == NULL)                                                              \
+        return -1;
+    KEY(k_iri, "iri") KEY(k_sip, "sip") KEY(k_ip, "ip") KEY(k_type, "type") KEY(k_contents, "contents")
+    KEY(k_object_id, "object_id") KEY(k_message, "message") KEY(k_source_address, "source_address")
+    KEY(k_destination_address, "destination_address") KEY(k_src, "src") KEY(k_dst, "dst")
+    KEY(k_assignment, "assignment") KEY(k_prefix_length, "prefix_length") KEY(k_subnet_mask, "subnet_mask")
+    KEY(v_ipmmiri, "iPMMIRI") KEY(v_sip_message, "sIPMessage")
+#undef KEY
+    PyObject *iri[] = {k_type, Py_None, k_contents, v_ipmmiri, k_object_id, Py_None, k_message, v_sip_message,
+                       k_source_address, Py_None, k_destination_address, Py_None};
+    PyObject *ip[] = {k_src, Py_None, k_dst, Py_None}, *fields[] = {k_iri, Py_None, k_sip, Py_None, k_ip, Py_None};
+    struct {
+        PyObject **t, **items;
+        int n;
+    } templates[] = {{&t_iri, iri, 6}, {&t_ip, ip, 2}, {&t_fields, fields, 3}};
+    for (int i = 0; i < 3; i++) {
+        PyObject *t = *templates[i].t = PyDict_New();
+        if (t == NULL)
+            return -1;
+        for (int j = 0; j < templates[i].n; j++) {
+            if (PyDict_SetItem(t, templates[i].items[2 * j], templates[i].items[2 * j + 1]) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static void clear_iri_config(void) {
+    for (int i = 0; i < 256; i++) {
+        Py_CLEAR(g_iri_types[i]);
+        Py_CLEAR(g_ip_types[i]);
+        Py_CLEAR(g_ip_assignments[i]);
+    }
+    Py_CLEAR(g_iri_sip_parser);
+    Py_CLEAR(g_iri_sip_reference);
+    for (int i = 0; i < ADDRESS_SLOTS; i++)
+        Py_CLEAR(g_addresses[i].value);
+}
+
+/* Fill table[] from {int: str}.  iri: keyed by the octet 0..255 (as bytes((value,)), any
+ * other value is an error), the name used as it is; else: keyed by a one-octet signed
+ * ENUMERATED -128..127 (other values can never be read from one octet), empty names left
+ * out (name_of writes "unknown(n)" for them). */
+static int fill_names(PyObject **table, PyObject *names, int iri) {
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(names, &pos, &key, &value)) {
+        if (!PyLong_Check(key) || !PyUnicode_Check(value)) {
+            PyErr_SetString(PyExc_TypeError, "configure_iri: the tables map int to str");
+            return -1;
+        }
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(key, &overflow);
+        if (v == -1 && PyErr_Occurred())
+            return -1;
+        if (iri) {
+            if (overflow || v < 0 || v > 255) {
+                PyErr_SetString(PyExc_ValueError, "configure_iri: an iRIType value is not one octet");
+                return -1;
+            }
+        } else if (overflow || v < -128 || v > 127 || PyUnicode_GET_LENGTH(value) == 0) {
+            continue;
+        }
+        Py_XSETREF(table[(unsigned char)(v & 0xFF)], Py_NewRef(value));
+    }
+    return 0;
+}
+
+static PyObject *configure_iri(PyObject *self, PyObject *args) {
+    PyObject *iri_types, *ip_types, *ip_assignments, *parser, *reference;
+    if (!PyArg_ParseTuple(args, "O!O!O!OO:configure_iri", &PyDict_Type, &iri_types, &PyDict_Type, &ip_types,
+                          &PyDict_Type, &ip_assignments, &parser, &reference))
+        return NULL;
+    if (!PyCallable_Check(parser) || !PyCallable_Check(reference)) {
+        PyErr_SetString(PyExc_TypeError, "configure_iri: the SIP parsers must be callable");
+        return NULL;
+    }
+    clear_iri_config();
+    if (fill_names(g_iri_types, iri_types, 1) < 0 || fill_names(g_ip_types, ip_types, 0) < 0 ||
+        fill_names(g_ip_assignments, ip_assignments, 0) < 0) {
+        clear_iri_config();
+        return NULL;
+    }
+    g_iri_sip_parser = Py_NewRef(parser);
+    g_iri_sip_reference = Py_NewRef(reference);
+    Py_RETURN_NONE;
+}
+
+static PyObject *hex_text(const unsigned char *s, Py_ssize_t n) {
+    static const char digits[] = "0123456789abcdef";
+    PyObject *o = PyUnicode_New(2 * n, 127);
+    if (o == NULL)
+        return NULL;
+    Py_UCS1 *d = PyUnicode_1BYTE_DATA(o);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        d[2 * i] = (Py_UCS1)digits[s[i] >> 4];
+        d[2 * i + 1] = (Py_UCS1)digits[s[i] & 0xF];
+    }
+    return o;
+}
+
+/* The decimal digits of v at buf (no sprintf: it is most of the cost here); their count. */
+static int put_decimal(char *buf, unsigned long long v) {
+    char tmp[20];
+    int n = 0, i;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* `ip_text(raw) or raw.hex()`: 1 with *out set, 0 for a 16-octet address Python writes with
+ * ipaddress (or when inet_ntop is not at hand), -1 on error. */
+static int ip_text_or_hex(const unsigned char *s, Py_ssize_t n, PyObject **out) {
+    char buf[64];
+    int len;
+    if (n == 4) {
+        len = put_decimal(buf, s[0]);
+        for (int i = 1; i < 4; i++) {
+            buf[len++] = '.';
+            len += put_decimal(buf + len, s[i]);
+        }
+        *out = astr(buf, len);
+        return *out == NULL ? -1 : 1;
+    }
+    if (n == 16) {
+#if HAVE_INET_NTOP
+        if (inet_ntop(AF_INET6, s, buf, sizeof buf) == NULL || strchr(buf, '.') != NULL)
+            return 0;
+        *out = astr(buf, (Py_ssize_t)strlen(buf));
+        return *out == NULL ? -1 : 1;
+#else
+        return 0;
+#endif
+    }
+    *out = hex_text(s, n);
+    return *out == NULL ? -1 : 1;
+}
+
+/* decode_relative_oid(s[:n]) for n < 128: 1 with *out set, 0 where it raises, -1 on error. */
+static int relative_oid(const unsigned char *s, Py_ssize_t n, PyObject **out) {
+    char buf[128 * 21]; /* at most 127 arcs of at most 63 bits: 19 digits and a dot each */
+    Py_ssize_t len = 0;
+    unsigned long long arc = 0;
+    int count = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (count == 0 && s[i] == 0x80)
+            return 0; /* a sub-identifier with a leading 0x80 */
+        arc = (arc << 7) | (s[i] & 0x7F);
+        if (++count > 9)
+            return 0; /* over 9 octets */
+        if (!(s[i] & 0x80)) {
+            if (len > 0)
+                buf[len++] = '.';
+            len += put_decimal(buf + len, arc);
+            arc = 0;
+            count = 0;
+        }
+    }
+    if (count)
+        return 0; /* the last sub-identifier is unterminated */
+    *out = astr(buf, len);
+    return *out == NULL ? -1 : 1;
+}
+
+/* The IPAddress value r[q:e] as _ip_address reads it: 1 with *out set (a new dict), 0 when
+ * it is not the usual value, -1 on error. */
+static int read_ip_address(const unsigned char *r, Py_ssize_t q, Py_ssize_t e, PyObject **out) {
+    PyObject *d = PyDict_New();
+    if (d == NULL)
+        return -1;
+    for (Py_ssize_t pos = q; pos < e;) {
+        if (pos + 1 >= e)
+            goto unusual;
+        unsigned int tag = r[pos], length = r[pos + 1];
+        Py_ssize_t vq = pos + 2, ve = pos + 2 + length;
+        if ((tag & 0x1F) == 0x1F || length >= 0x80 || ve > e)
+            goto unusual;
+        pos = ve;
+        PyObject *key, *value = NULL;
+        int found = 1;
+        switch (tag) {
+        case 0x81: /* iP-type */
+        case 0x83: /* iP-assignment */
+            value = length == 1 ? (tag == 0x81 ? g_ip_types : g_ip_assignments)[r[vq]] : NULL;
+            if (value == NULL)
+                goto unusual;
+            Py_INCREF(value);
+            key = tag == 0x81 ? k_type : k_assignment;
+            break;
+        case 0xA2: { /* iP-value CHOICE: its first TLV */
+            if (vq + 1 >= ve)
+                goto unusual;
+            unsigned int choice = r[vq], n = r[vq + 1];
+            if ((choice & 0x1F) == 0x1F || n >= 0x80 || vq + 2 + n > ve)
+                goto unusual;
+            if (choice == 0x81) { /* iPBinaryAddress */
+                found = ip_text_or_hex(r + vq + 2, n, &value);
+            } else { /* iPTextAddress (decode_text) */
+                value = PyUnicode_DecodeUTF8((const char *)r + vq + 2, n, "backslashreplace");
+                found = value == NULL ? -1 : 1;
+            }
+            key = k_address;
+            break;
+        }
+        case 0x84: { /* iPv6PrefixLength: INTEGER */
+            if (length < 1 || length > 8)
+                goto unusual;
+            long long v = (r[vq] & 0x80) ? -1 : 0;
+            for (Py_ssize_t i = vq; i < ve; i++)
+                v = (long long)(((unsigned long long)v << 8) | r[i]);
+            value = PyLong_FromLongLong(v);
+            found = value == NULL ? -1 : 1;
+            key = k_prefix_length;
+            break;
+        }
+        case 0x85: /* iPv4SubnetMask */
+            found = ip_text_or_hex(r + vq, length, &value);
+            key = k_subnet_mask;
+            break;
+        default:
+            continue; /* not read */
+        }
+        if (found == 0)
+            goto unusual;
+        if (found < 0 || set_new(d, key, value) < 0) {
+            Py_DECREF(d);
+            return -1;
+        }
+    }
+    *out = d;
+    return 1;
+unusual:
+    Py_DECREF(d);
+    return 0;
+}
+
+/* read_ip_address, by the cache; q - e under 128. */
+static int ip_address(const unsigned char *r, Py_ssize_t q, Py_ssize_t e, PyObject **out) {
+    const Py_ssize_t n = e - q;
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (Py_ssize_t i = q; i < e; i++)
+        h = (h ^ r[i]) * 16777619u;
+    address_slot_t *slot = &g_addresses[(h ^ (h >> 8) ^ (h >> 16)) % ADDRESS_SLOTS];
+    if (slot->value != NULL && slot->n == n && memcmp(slot->key, r + q, (size_t)n) == 0) {
+        *out = PyDict_Copy(slot->value);
+        return *out == NULL ? -1 : 1;
+    }
+    PyObject *value;
+    int found = read_ip_address(r, q, e, &value);
+    if (found <= 0)
+        return found;
+    *out = PyDict_Copy(value);
+    if (*out == NULL) {
+        Py_DECREF(value);
+        return -1;
+    }
+    Py_XSETREF(slot->value, value);
+    slot->n = n;
+    memcpy(slot->key, r + q, (size_t)n);
+    return 1;
+}
+
+static PyObject *sip_iri_fast(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (!sip_configured())
+        return NULL;
+    if (g_iri_sip_parser == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "calea.handover._speedups.configure_iri() was not called");
+        return NULL;
+    }
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "sip_iri(rec, q, e, parse_sip) takes 4 arguments");
+        return NULL;
+    }
+    PyObject *rec = args[0], *parser = args[3];
+    Py_ssize_t q = PyNumber_AsSsize_t(args[1], NULL);
+    if (q == -1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t e = PyNumber_AsSsize_t(args[2], NULL);
+    if (e == -1 && PyErr_Occurred())
+        return NULL;
+    if (!PyBytes_CheckExact(rec) || q < 0 || e > PyBytes_GET_SIZE(rec) || q >= e)
+        Py_RETURN_NONE;
+    const unsigned char *r = (const unsigned char *)PyBytes_AS_STRING(rec);
+    PyObject *iri_type = NULL, *object_id = NULL, *source = NULL, *destination = NULL, *data = NULL, *parsed = NULL, *iri = NULL,
+             *ip = NULL, *fields = NULL, *result = NULL;
+    Py_ssize_t p = q, length, src_q, src_e, dst_q, dst_e;
+    int i, found;
+    static const unsigned char outer[2] = {0xA2, 0xAB}, inner[2] = {0xA1, 0xA1};
+
+    /* IRIPayload SEQUENCE, ending at e: iRIType [0] of one octet, then iRIContents [2] */
+    if (r[p] != 0x30 || (length = read_len(r, e, &p)) < 0 || p + length != e)
+        goto none;
+    if (p + 3 >= e || r[p] != 0x80 || r[p + 1] != 1)
+        goto none;
+    if (g_iri_types[r[p + 2]] == NULL || r[p + 3] != 0xA2)
+        goto none;
+    iri_type = Py_NewRef(g_iri_types[r[p + 2]]); /* held: a parse_sip in Python could reconfigure */
+    p += 3;
+    /* iRIContents [2] > iPMMIRI [11]: each the last element of its parent, ending at e */
+    for (i = 0; i < 2; i++) {
+        if (p >= e || r[p] != outer[i] || (length = read_len(r, e, &p)) < 0 || p + length != e)
+            goto none;
+    }
+    /* iPMMIRIObjId [0] */
+    if (p + 1 >= e || r[p] != 0x80 || r[p + 1] >= 0x80 || p + 2 + r[p + 1] > e)
+        goto none;
+    length = r[p + 1];
+    found = relative_oid(r + p + 2, length, &object_id);
+    if (found <= 0)
+        goto done;
+    p += 2 + length;
+    /* iPMMIRIContents [1] > sIPMessage [1] */
+    for (i = 0; i < 2; i++) {
+        if (p >= e || r[p] != inner[i] || (length = read_len(r, e, &p)) < 0 || p + length != e)
+            goto none;
+    }
+    /* ipSourceAddress [0], ipDestinationAddress [1], sIPContent [2] ending at e */
+    if (p + 1 >= e || r[p] != 0xA0 || r[p + 1] >= 0x80)
+        goto none;
+    src_q = p + 2;
+    src_e = p = src_q + r[p + 1];
+    if (p + 1 >= e || r[p] != 0xA1 || r[p + 1] >= 0x80)
+        goto none;
+    dst_q = p + 2;
+    dst_e = p = dst_q + r[p + 1];
+    if (p >= e || r[p] != 0x82 || (length = read_len(r, e, &p)) < 0 || p + length != e)
+        goto none;
+    if ((found = ip_address(r, src_q, src_e, &source)) <= 0 ||
+        (found = ip_address(r, dst_q, dst_e, &destination)) <= 0)
+        goto done;
+
+    /* the SIP message, by the caller's parse_sip */
+    data = PyBytes_FromStringAndSize((const char *)r + p, e - p);
+    if (data == NULL)
+        goto fail;
+    if (parser == g_iri_sip_parser) {
+        parsed = parse_sip_fast(self, data);
+        if (parsed == Py_None) {
+            Py_DECREF(parsed);
+            parsed = PyObject_CallOneArg(g_iri_sip_reference, data);
+        }
+    } else {
+        parsed = PyObject_CallOneArg(parser, data);
+    }
+    if (parsed == NULL)
+        goto fail;
+    if (!PyTuple_Check(parsed) || PyTuple_GET_SIZE(parsed) != 2) {
+        PyErr_SetString(PyExc_TypeError, "parse_sip must answer a (sip fields, content parts) tuple");
+        goto fail;
+    }
+
+    /* {"iri": {...}, "sip": sip, "ip": {"src": ..., "dst": ...}} */
+    PyObject *src_address = PyDict_GetItemWithError(source, k_address); /* borrowed */
+    if (src_address == NULL && PyErr_Occurred())
+        goto fail;
+    PyObject *dst_address = PyDict_GetItemWithError(destination, k_address);
+    if (dst_address == NULL && PyErr_Occurred())
+        goto fail;
+    iri = PyDict_Copy(t_iri); /* "contents" and "message" are set already */
+    ip = PyDict_Copy(t_ip);
+    fields = PyDict_Copy(t_fields);
+    if (iri == NULL || ip == NULL || fields == NULL || PyDict_SetItem(iri, k_type, iri_type) < 0 ||
+        PyDict_SetItem(iri, k_object_id, object_id) < 0 || PyDict_SetItem(iri, k_source_address, source) < 0 ||
+        PyDict_SetItem(iri, k_destination_address, destination) < 0 ||
+        PyDict_SetItem(ip, k_src, src_address == NULL ? Py_None : src_address) < 0 ||
+        PyDict_SetItem(ip, k_dst, dst_address == NULL ? Py_None : dst_address) < 0 ||
+        PyDict_SetItem(fields, k_iri, iri) < 0 || PyDict_SetItem(fields, k_sip, PyTuple_GET_ITEM(parsed, 0)) < 0 ||
+        PyDict_SetItem(fields, k_ip, ip) < 0)
+        goto fail;
+    result = PyTuple_Pack(2, fields, PyTuple_GET_ITEM(parsed, 1));
+    goto out;
+
+done: /* found: 0 not the usual record, -1 an error */
+    if (found < 0)
+        goto fail;
+none:
+    result = Py_NewRef(Py_None);
+    goto out;
+fail:
+    result = NULL;
+out:
+    Py_XDECREF(iri_type);
+    Py_XDECREF(object_id);
+    Py_XDECREF(source);
+    Py_XDECREF(destination);
+    Py_XDECREF(data);
+    Py_XDECREF(parsed);
+    Py_XDECREF(iri);
+    Py_XDECREF(ip);
+    Py_XDECREF(fields);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS,
      "configure(prefixes, parse_prefix, PSHeader, CC, IRI, OTHER, KEEPALIVE, KEEPALIVE_RESPONSE, INTEGRITY_CHECK, "
@@ -1318,6 +1773,10 @@ static PyMethodDef methods[] = {
     {"parse_sip", parse_sip_fast, METH_O,
      "parse_sip(data) -> (sip fields, content parts), or None: not the usual message"},
     {"parse_sdp", parse_sdp_fast, METH_O, "parse_sdp(body) -> sdp fields, or None: not the usual body"},
+    {"configure_iri", configure_iri, METH_VARARGS,
+     "configure_iri(IRI_TYPES, IP_TYPES, IP_ASSIGNMENTS, parse_sip, parse_sip_reference)"},
+    {"sip_iri", (PyCFunction)(void (*)(void))sip_iri_fast, METH_FASTCALL,
+     "sip_iri(rec, q, e, parse_sip) -> (payload fields, SIP content parts), or None: not the usual SIP IRI"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1330,7 +1789,7 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     g_utc = PyDateTime_TimeZone_UTC;
     Py_INCREF(g_utc);
     g_empty = PyTuple_New(0);
-    if (g_empty == NULL || init_sip_keys() < 0)
+    if (g_empty == NULL || init_sip_keys() < 0 || init_iri_keys() < 0)
         return NULL;
     return PyModule_Create(&module);
 }

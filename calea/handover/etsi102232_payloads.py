@@ -8,8 +8,11 @@ IPCCContents; TS 102 232-5 IPMMIRIContents (sIPMessage, originalIPMMMessage), IP
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from calea.handover import etsi102232_sip as _sip
+from calea.handover import native as _native
 from calea.handover.ber import (
     decode_enumerated,
     decode_generalized_time,
@@ -116,7 +119,7 @@ def _undecoded(rec: bytes, q: int, e: int, name: str, parts: Parts) -> None:
 _IRI_TYPE_NAMES = {bytes((value,)): name for value, name in IRI_TYPES.items()}
 
 
-def sip_iri(rec: bytes, q: int, e: int, parts: Parts) -> Fields | None:  # noqa: C901
+def _sip_iri_py(rec: bytes, q: int, e: int, parts: Parts) -> Fields | None:  # noqa: C901
     """Fast path of the iRIPayloadSequence value `rec[q:e]` in the layout OpenLI (and most
     mediators) write for SIP signalling: one IRIPayload { iRIType, iRIContents iPMMIRI {
     iPMMIRIObjId, iPMMIRIContents sIPMessage { ipSourceAddress, ipDestinationAddress,
@@ -125,7 +128,9 @@ def sip_iri(rec: bytes, q: int, e: int, parts: Parts) -> Fields | None:  # noqa:
     Returns the payload fields -- exactly what `iri_payload` gives -- or None for anything
     else, including anything malformed: the generic path then decodes it (and reports
     the error).  Straight-line code: no TLV reader calls, each container checked to end
-    where its last element ends."""
+    where its last element ends.
+
+    The reference: `sip_iri` is this function, or its C version for the usual record."""
     try:
         if rec[q] != 0x30:  # IRIPayload
             return None
@@ -213,6 +218,38 @@ def sip_iri(rec: bytes, q: int, e: int, parts: Parts) -> Fields | None:  # noqa:
         "sip": sip,
         "ip": {"src": source.get("address"), "dst": destination.get("address")},
     }
+
+
+# The C version (calea/handover/_speedups.c) answers the usual record exactly as the function
+# above does (same dicts, key order and value types; the SIP content parts as a tuple), and
+# None for anything else, which the function above then decides
+# (tests/unit/handover/test_sip_iri_speedups.py compares the two).  The enumeration tables
+# and the SIP parsers are passed in from here, so there is one list of names.  It is given
+# this module's `parse_sip` on every call, as the function above uses it.
+_SipIriFacts = tuple[Fields, tuple[ContentPart, ...]]
+
+
+def _c_first_sip_iri(
+    c_sip_iri: Callable[[bytes, int, int, Callable[[bytes], Any]], _SipIriFacts | None],
+) -> Callable[[bytes, int, int, Parts], Fields | None]:
+    def sip_iri(rec: bytes, q: int, e: int, parts: Parts) -> Fields | None:
+        """The payload fields of the usual SIP IRI `rec[q:e]` (see `_sip_iri_py`), or None."""
+        found = c_sip_iri(rec, q, e, parse_sip)
+        if found is None:  # not the usual record
+            return _sip_iri_py(rec, q, e, parts)
+        fields, sip_parts = found
+        if sip_parts:
+            parts.extend(sip_parts)
+        return fields
+
+    return sip_iri
+
+
+_fast = _native.speedups if _native.speedups is not None and hasattr(_native.speedups, "sip_iri") else None
+sip_iri = _sip_iri_py
+if _fast is not None:
+    _fast.configure_iri(IRI_TYPES, IP_TYPES, IP_ASSIGNMENTS, _sip.parse_sip, _sip._parse_sip_py)
+    sip_iri = _c_first_sip_iri(_fast.sip_iri)
 
 
 def iri_payload(rec: bytes, q: int, e: int, parts: Parts) -> tuple[Fields, int | None]:

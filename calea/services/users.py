@@ -6,7 +6,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -276,7 +276,7 @@ def offboard(svc: Services, actor: Actor, user_id: str, *, mode: str, new_unit: 
         raise RuleViolation("you cannot offboard yourself", rule="C3")
     now = svc.now()
     with svc.db.write() as conn:
-        row = get_user(conn, user_id)
+        get_user(conn, user_id)  # NotFound for an unknown user
         revoked = conn.execute(
             update(grants).where(grants.c.user_id == user_id, grants.c.revoked_at.is_(None))
             .values(revoked_at=now, revoked_reason=f"offboard:{mode}")

@@ -33,7 +33,7 @@ from datetime import datetime
 from typing import Any
 
 from calea.sessions.appdata import _METHODS, dns_message, http_host, tls_sni
-from calea.sessions.ipparse import ACK, ICMP, ICMPV6, SYN, TCP, UDP, IpPacket
+from calea.sessions.ipparse import ACK, ICMP, ICMPV6, SYN, TCP, IpPacket
 from calea.sessions.tcpstream import LIMIT, StreamCache, StreamPrefix
 
 FlowKey = tuple[int, str, int | None, str, int | None]  # protocol, client, client port, server, server port

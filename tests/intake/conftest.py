@@ -9,7 +9,6 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ from calea.intake.pipeline import Intake
 from calea.services import authorities, carriers, cases, intercepts, users
 from calea.services.context import Actor
 
-from tests.conftest import OPENLI as VECTORS  # noqa: E402
 PDF = b"%PDF-1.4\n%calea test order\n%%EOF\n"
 
 

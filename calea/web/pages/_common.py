@@ -23,7 +23,7 @@ from calea.audit import log as audit_log
 from calea.domain.access import Perm, has_perm
 from calea.errors import AccessDenied, CaleaError, InvalidInput, NotAuthenticated
 from calea.services.context import Actor, Services
-from calea.web.auth import client_ip, current_actor, services
+from calea.web.auth import client_ip, current_actor
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES))

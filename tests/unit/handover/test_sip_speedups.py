@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import tracemalloc
-from pathlib import Path
 from typing import Any
 
 import pytest
