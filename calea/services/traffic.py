@@ -13,8 +13,6 @@ the caller's grant (C2); quarantined data follows `calea.services.dataread` (B3)
 
 from __future__ import annotations
 
-import csv
-import io
 import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -250,14 +248,13 @@ def web_visitors(svc: Services, actor: Actor, case_id: str, url: str, *, purpose
 
 
 def visitors_csv(report: dict[str, Any]) -> str:
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    w.writerow(["address", "first_seen", "last_seen", "visits", "packets", "servers", "authorities", "url"])
+    """The visitors of a web address as CSV, each value a `listing.cell` (times in UTC with a
+    Z, nothing a spreadsheet would run as a formula)."""
+    lines = [csv_line(["address", "first_seen", "last_seen", "visits", "packets", "servers", "authorities", "url"])]
     for v in report["visitors"]:
-        w.writerow([v["address"], v["first_seen"].isoformat(), v["last_seen"].isoformat(), v["visits"], v["packets"],
-                    " ".join(v["servers"]), " ".join(f"{a['rule']}:{a['docket']}" for a in v["authorities"]),
-                    report["url"]])
-    return out.getvalue()
+        lines.append(csv_line([v["address"], v["first_seen"], v["last_seen"], v["visits"], v["packets"], " ".join(v["servers"]),
+                               " ".join(f"{a['rule']}:{a['docket']}" for a in v["authorities"]), report["url"]]))
+    return "".join(lines)
 
 
 # --- configured web addresses (the technical unit) -----------------------------------------

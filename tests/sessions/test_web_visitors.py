@@ -79,6 +79,8 @@ def test_visitors_under_prtt_from_header_records(setup: Setup) -> None:  # noqa:
         assert v["first_seen"] == plan_start + timedelta(seconds=5.0 + 1.5 * i)  # demo.toml: at 5, spacing 1.5
     rows = list(csv.DictReader(io.StringIO(traffic.visitors_csv(report))))
     assert [r["address"] for r in rows] == WEB_CLIENTS and rows[0]["authorities"].startswith("A1:")
+    first = report["visitors"][0]["first_seen"]
+    assert rows[0]["first_seen"] == first.strftime("%Y-%m-%dT%H:%M:%S") + (f".{first:%f}" if first.microsecond else "") + "Z"
 
 
 def test_visitors_under_a_warrant_from_kept_packets(setup: Setup) -> None:  # noqa: F811
