@@ -20,6 +20,7 @@ from calea.intake.pipeline import Intake
 from calea.services import authorities, carriers, cases, intercepts, users
 from calea.services.context import Actor
 
+from tests.conftest import OPENLI as VECTORS  # noqa: E402, F401  (the OpenLI vectors, for this directory's tests)
 PDF = b"%PDF-1.4\n%calea test order\n%%EOF\n"
 
 
