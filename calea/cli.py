@@ -90,8 +90,12 @@ def serve(
             from calea.intake.pipeline import tune_gc
 
             tune_gc()
-            typer.echo("intake: C header reader and splitter" if speedups is not None
+            from calea.store.merkle import hashing
+
+            typer.echo("intake: C record reader, splitter and SIP decoder" if speedups is not None
                        else "intake: pure-Python codecs (calea.handover._speedups not built, or CALEA_PURE_PYTHON set)")
+            typer.echo("store: Merkle hashing in batches (OpenSSL)" if hashing._native is not None
+                       else "store: Merkle hashing by hashlib (calea.store.merkle._sha not built, or CALEA_PURE_PYTHON set)")
             from calea.sessions.calls_store import subscribe as subscribe_calls
             from calea.web.api.live import install as install_live
 
