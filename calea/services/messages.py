@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Select, case, func, select
+from sqlalchemy import Connection, Select, case, func, or_, select
 
 from calea.db.schema import content_items, intercepts
 from calea.db.schema_ip import messages
@@ -54,33 +54,55 @@ def _check_intercept(conn: Connection, case_id: str, intercept_id: str | None) -
 
 
 def threads(svc: Services, actor: Actor, case_id: str, *, purpose: str | None,
-            intercept_id: str | None = None) -> dict[str, Any]:
+            intercept_id: str | None = None, limit: int | None = None, offset: int = 0,
+            clamp: bool = False) -> dict[str, Any]:
     """One entry per counterparty (of the case, or of one intercept's messages): how many
-    messages, when, which kinds and directions; the most recent thread first."""
+    messages, when, which kinds and directions; the most recent thread first.  `limit`
+    threads from `offset` (None: all), counted and paged in the database, with the `total`
+    of threads and of their `messages`; with `clamp`, an offset past the end reads the last
+    page."""
     catch_up(svc)
     with svc.db.write() as conn:
         scope = read_scope(conn, svc, actor, case_id, purpose, content=False)
         _check_intercept(conn, case_id, intercept_id)
         seen = _messages_query(scope, case_id, intercept_id=intercept_id).subquery()
-        counted = conn.execute(
-            select(seen.c.counterparty, func.count().label("messages"), func.min(seen.c.at).label("first_at"),
-                   func.max(seen.c.at).label("last_at"),
-                   func.sum(case((seen.c.direction == "in", 1), else_=0)).label("in"),
-                   func.sum(case((seen.c.direction == "out", 1), else_=0)).label("out"))
-            .group_by(seen.c.counterparty)
-            .order_by(func.max(seen.c.at).desc(), seen.c.counterparty)).mappings().all()
+        grouped = (select(seen.c.counterparty, func.count().label("messages"), func.min(seen.c.at).label("first_at"),
+                          func.max(seen.c.at).label("last_at"),
+                          func.sum(case((seen.c.direction == "in", 1), else_=0)).label("in"),
+                          func.sum(case((seen.c.direction == "out", 1), else_=0)).label("out"))
+                   .group_by(seen.c.counterparty))
+        sizes = grouped.subquery()
+        total, messages_total = conn.execute(select(func.count(), func.coalesce(func.sum(sizes.c.messages), 0))).one()
+        total, messages_total = int(total), int(messages_total)
+        ordered = grouped.order_by(func.max(seen.c.at).desc(), seen.c.counterparty)
+        if limit is not None:
+            limit = max(1, min(limit, 5000))
+            offset = max(0, offset)
+            if clamp and total and offset >= total:
+                offset = (total - 1) // limit * limit
+            ordered = ordered.limit(limit).offset(offset)
+        else:
+            offset = 0
+        counted = conn.execute(ordered).mappings().all()
+        shown = [t["counterparty"] for t in counted]
         kinds: dict[str, set[str]] = defaultdict(set)
         liids: dict[str, set[str]] = defaultdict(set)
-        for cp, kind, liid in conn.execute(select(seen.c.counterparty, seen.c.kind, seen.c.liid).distinct()):
+        detail = select(seen.c.counterparty, seen.c.kind, seen.c.liid).distinct()
+        if limit is not None:  # the shown threads' only
+            named = [cp for cp in shown if cp is not None]
+            detail = detail.where(or_(seen.c.counterparty.in_(named), seen.c.counterparty.is_(None)) if None in shown
+                                  else seen.c.counterparty.in_(named))
+        for cp, kind, liid in conn.execute(detail):
             kinds[cp].add(kind)
             liids[cp].add(liid)
-        total = sum(int(t["messages"]) for t in counted)
         svc.audit(conn, actor, "messages.threads", case_id=case_id, object_type="messages",
-                  object_id=f"{total} messages", purpose=purpose,
-                  detail=f"{len(counted)} threads" + (f"; intercept {intercept_id}" if intercept_id else ""))
+                  object_id=f"{messages_total} messages", purpose=purpose,
+                  detail=f"{total} threads" + (f", {offset + 1}-{offset + len(counted)} shown" if limit is not None and counted else "")
+                  + (f"; intercept {intercept_id}" if intercept_id else ""))
     return {"threads": [{"counterparty": t["counterparty"], "messages": int(t["messages"]), "first_at": t["first_at"],
                          "last_at": t["last_at"], "kinds": sorted(kinds[t["counterparty"]]), "in": int(t["in"] or 0),
-                         "out": int(t["out"] or 0), "liids": sorted(liids[t["counterparty"]])} for t in counted]}
+                         "out": int(t["out"] or 0), "liids": sorted(liids[t["counterparty"]])} for t in counted],
+            "total": total, "messages": messages_total, "offset": offset, "limit": limit}
 
 
 def _reads_content(actor: Actor, scope: Scope, r: Any) -> bool:

@@ -153,6 +153,54 @@ def test_a_thread_is_paged_with_its_total_and_links_that_keep_filters_and_purpos
     assert len(world.audit(action="messages.threads", username=detective["username"], purpose=PURPOSE)) == 3
 
 
+def test_the_threads_are_paged_too_and_each_pager_keeps_the_other(world: World, sql: list[str]) -> None:
+    """More counter-parties than a page of threads: the list is paged in the database with its
+    total, the most recent first; the thread links keep the page of threads, the messages'
+    pager keeps both, and a thread not on the shown page can still be read (C5: audited)."""
+    catch_up(world.svc)
+    detective = world.user()
+    browser = world.browser(detective)
+    url = f"/cases/{world.case_id}/messages"
+    n = 130  # with the demo's own threads: two pages
+    for i in range(n):  # one message each, later counter-parties later in time
+        add_messages(world, 1, VOIP_LIID, counterparty=f"+1555900{i:04d}", first=2 * i)
+    first = browser.get(url, params={"purpose": PURPOSE})
+    assert first.status_code == 200, first.text
+    total = int(re.search(r'<h2>Threads <span class="count">(\d+)</span>', first.text).group(1))
+    assert total >= n
+    listed = re.findall(r'<span class="cp mono">([^<]+)</span>', first.text)
+    assert len(listed) == 100 and len(set(listed)) == 100
+    assert [s for s in sql if "GROUP BY" in s.upper() and "LIMIT" in s.upper() and "OFFSET" in s.upper()]
+    nav = first.text.split('aria-label="Pages of threads"')[1].split("</nav>")[0]
+    pages = -(-total // 100)
+    assert f"Page 1 of {pages}" in nav
+    nxt = [h for h in hrefs(nav, r"threads_page=") if 'rel="next"' in nav]
+    assert nxt and all(q(h)["purpose"] == [PURPOSE] for h in nxt)
+    second = browser.get(nxt[-1])
+    rest = re.findall(r'<span class="cp mono">([^<]+)</span>', second.text)
+    assert len(rest) == total - 100 and not set(rest) & set(listed)
+    assert f"Page 2 of {pages}" in second.text
+    # a thread link on the second page keeps it; the thread it opens is shown
+    link = [h for h in hrefs(second.text, r"counterparty=") if q(h).get("threads_page") == ["2"]]
+    assert link
+    opened = browser.get(link[0])
+    cp = q(link[0])["counterparty"][0]
+    assert opened.status_code == 200 and f'<span class="mono">{cp}</span>' in opened.text
+    assert re.findall(r'<span class="cp mono">([^<]+)</span>', opened.text) == rest
+    # a counter-party the reader has no thread with is refused, named on the page
+    missing = browser.get(url, params={"purpose": PURPOSE, "counterparty": "+19999999999"})
+    assert missing.status_code == 404 and "no thread with this counter-party" in missing.text
+    # the API pages the threads with the same totals
+    body = browser.get(f"/api/v1/cases/{world.case_id}/messages/threads",
+                       params={"purpose": PURPOSE, "offset": 100, "limit": 100}).json()
+    assert (body["total"], body["offset"], body["limit"]) == (total, 100, 100)
+    assert [t["counterparty"] for t in body["threads"]] == rest
+    assert body["messages"] == sum(t["messages"] for t in browser.get(
+        f"/api/v1/cases/{world.case_id}/messages/threads", params={"purpose": PURPOSE, "limit": 5000}).json()["threads"])
+    reads = world.audit(action="messages.threads", username=detective["username"], purpose=PURPOSE)
+    assert any(f"{total} threads, 101-{total} shown" in r["detail"] for r in reads)
+
+
 @pytest.mark.parametrize("page,expected", [("abc", 1), ("0", 1), ("-1", 1), ("", 1), ("1.5", 1), ("²", 1),
                                            ("2", 2), ("4", 3), ("99999999999999999999999999999", 3), ("9" * 5000, 3)])
 def test_bad_page_numbers_read_the_first_or_the_last_page(world: World, page: str, expected: int) -> None:

@@ -85,9 +85,12 @@ def remove_web_address(address_id: str, request: Request, actor: Actor = Depends
 
 @router.get("/cases/{case_id}/messages/threads")
 def message_threads(case_id: str, request: Request, purpose: str | None = None,
+                    limit: int = Query(500, ge=1, le=5000), offset: int = Query(0, ge=0),
                     actor: Actor = Depends(reader)) -> dict[str, Any]:
-    """SMS, SIP MESSAGE and MMS threads, one per counterparty (addressing, A1)."""
-    return messages.threads(services(request), actor, case_id, purpose=_purpose(request, purpose))
+    """SMS, SIP MESSAGE and MMS threads, one per counterparty (addressing, A1), the most
+    recent first, `limit` from `offset` with the `total` of threads and of `messages`."""
+    return messages.threads(services(request), actor, case_id, purpose=_purpose(request, purpose), limit=limit,
+                            offset=offset)
 
 
 @router.get("/cases/{case_id}/messages")

@@ -157,10 +157,11 @@ templates.env.filters["iso"] = iso
 PAGE_MAX = 10**6  # a page number beyond this (or beyond the last page) reads the last page
 
 
-def requested_page(query: Mapping[str, Any]) -> int:
-    """The `page=` of a paged table: 1 for anything but a positive whole number in ASCII
-    digits; at most PAGE_MAX (a page past the last shows the last, or none on the calls page)."""
-    raw = text(query, "page")
+def requested_page(query: Mapping[str, Any], name: str = "page") -> int:
+    """The `page=` (or another `name`) of a paged table: 1 for anything but a positive whole
+    number in ASCII digits; at most PAGE_MAX (a page past the last shows the last, or none on
+    the calls page)."""
+    raw = text(query, name)
     if not (raw.isascii() and raw.isdigit()):
         return 1
     return PAGE_MAX if len(raw) > 7 else max(1, min(int(raw), PAGE_MAX))

@@ -1,6 +1,6 @@
 """SMS, SIP MESSAGE and MMS threads of a case, one per counter-party (rules A1, A2, A6, C1, C2, C5).
 
-    GET /cases/{case_id}/messages?purpose=&intercept_id=&counterparty=&page=
+    GET /cases/{case_id}/messages?purpose=&intercept_id=&counterparty=&page=&threads_page=
     GET /cases/{case_id}/messages.csv?purpose=&intercept_id=&counterparty=
 
 Read through `calea.services.messages`, as the JSON API reads them, each read audited with
@@ -9,8 +9,9 @@ are content: shown inline (text) or as thumbnails and links to the part through 
 (`/api/v1/cases/{case_id}/messages/{id}/parts/{part}?purpose=`) for readers of content,
 and never under a PRTT order -- the page then says "content not authorized (PRTT)" (A6).
 
-The messages of the chosen thread come `PAGE_SIZE` a page, oldest first, paged in the
-database with their total; the pager's links keep the filters and the purpose.  The CSV
+The threads come `THREADS_PAGE_SIZE` a page (`threads_page`), the most recent first, and
+the messages of the chosen thread `PAGE_SIZE` a page, oldest first, both paged in the
+database with their totals; the pagers' links keep the filters, the purpose and each other.  The CSV
 holds every message that matches (the thread, or with `counterparty` empty the whole case),
 its export audited with the purpose like the calls CSV.
 """
@@ -39,6 +40,7 @@ router = APIRouter()
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp")
 PAGE_SIZE = 100
+THREADS_PAGE_SIZE = 100
 FILTERS = ("intercept_id", "counterparty")
 _SHOWN = (InvalidInput, NotFound)  # refusals shown on the page; C2 goes to the error page
 
@@ -76,17 +78,21 @@ def messages_view(request: Request, actor: Actor, case_id: str, *, error: CaleaE
     threads: list[dict[str, Any]] = []
     shown: list[dict[str, Any]] = []
     page, total = requested_page(q), 0
+    threads_page, threads_total, case_messages = requested_page(q, "threads_page"), 0, 0
     try:
         intercept_id = chosen_intercept(q, choices)
-        threads = messages.threads(svc, actor, case_id, purpose=purpose, intercept_id=intercept_id)["threads"]
+        listed = messages.threads(svc, actor, case_id, purpose=purpose, intercept_id=intercept_id, limit=THREADS_PAGE_SIZE,
+                                  offset=(threads_page - 1) * THREADS_PAGE_SIZE, clamp=True)
+        threads, threads_total, case_messages = listed["threads"], listed["total"], listed["messages"]
+        threads_page = listed["offset"] // THREADS_PAGE_SIZE + 1
         counterparty = filters["counterparty"] or None
-        if counterparty is not None and counterparty not in {t["counterparty"] for t in threads}:
-            raise NotFound("no thread with this counter-party")
         if counterparty is None and threads:
             counterparty = threads[0]["counterparty"]
         if counterparty is not None:
             got = messages.thread(svc, actor, case_id, counterparty, purpose=purpose, intercept_id=intercept_id,
                                   limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, clamp=True)
+            if not got["total"]:  # (a thread is its messages: none the reader may see, no thread)
+                raise NotFound("no thread with this counter-party")
             shown = [view(m, auths, actor) for m in got["messages"]]
             total, page = got["total"], got["offset"] // PAGE_SIZE + 1
         filters["counterparty"] = counterparty or ""
@@ -99,8 +105,9 @@ def messages_view(request: Request, actor: Actor, case_id: str, *, error: CaleaE
     return render(request, "content/messages.html", status=error.status if error else 200, error=error, case=case,
                   section="messages", purpose=purpose, filters=filters, intercepts=choices, threads=threads,
                   messages=shown, prtt_only=prtt_only, reads_content=reads_content(actor), total=total, page=page,
-                  pages=page_count(total, PAGE_SIZE), page_size=PAGE_SIZE,
-                  case_messages=sum(t["messages"] for t in threads))
+                  pages=page_count(total, PAGE_SIZE), page_size=PAGE_SIZE, threads_total=threads_total,
+                  threads_page=threads_page, threads_pages=page_count(threads_total, THREADS_PAGE_SIZE),
+                  case_messages=case_messages)
 
 
 def reads_content(actor: Actor) -> bool:
