@@ -9,17 +9,17 @@ SIP text) and mutated records, on which C must never raise nor crash."""
 from __future__ import annotations
 
 import functools
-import gc
 import ipaddress
 import os
 import subprocess
 import sys
-import tracemalloc
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
+from tests.leaks import assert_no_leak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -530,12 +530,6 @@ def test_any_bytes_never_raise(data: bytes, q: int) -> None:
 # --- no leaks -------------------------------------------------------------------------------
 
 
-def _rss() -> int:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        pytest.skip("no /proc/self/statm")
 
 
 @needs_native
@@ -571,28 +565,7 @@ def test_no_leaks() -> None:
                 speedups.sip_iri(r, q, e, payloads.parse_sip)
             speedups.sip_iri(*recs[0], stand_in)
 
-    run(2000)
-    gc.collect()
-    refs = [sys.getrefcount(o) for o in shared]
-    total = getattr(sys, "gettotalrefcount", lambda: 0)()
-    before = _rss()
-    run(300_000 // len(recs))
-    gc.collect()
-    grown = _rss() - before
-    assert [sys.getrefcount(o) for o in shared] == refs
-    assert getattr(sys, "gettotalrefcount", lambda: 0)() - total < 1000
-    assert grown < 4 << 20, f"RSS grew by {grown} bytes"
-    tracemalloc.start()
-    try:
-        run(50)
-        gc.collect()
-        start = tracemalloc.get_traced_memory()[0]
-        run(2000)
-        gc.collect()
-        leaked = tracemalloc.get_traced_memory()[0] - start
-    finally:
-        tracemalloc.stop()
-    assert leaked < 16 << 10, f"{leaked} bytes still allocated after 2000 rounds"
+    assert_no_leak(run, shared, warmup=2000, rounds=300_000 // len(recs), traced_warmup=50, traced_rounds=2000)
 
 
 @needs_native

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import ast
 import functools
-import gc
 import os
 import subprocess
 import sys
-import tracemalloc
 from typing import Any
 
 import pytest
+
+from tests.leaks import assert_no_leak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -513,12 +513,6 @@ def test_python_reference_equals_the_plain_parser_on_usual_messages(message: tup
 # --- no leaks -------------------------------------------------------------------------------
 
 
-def _rss() -> int:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        pytest.skip("no /proc/self/statm")
 
 
 @needs_native
@@ -546,26 +540,4 @@ def test_no_leaks() -> None:
                 speedups.parse_sip(m)
                 speedups.parse_sdp(m)
 
-    run(2000)
-    gc.collect()
-    refs = [sys.getrefcount(o) for o in shared]
-    total = getattr(sys, "gettotalrefcount", lambda: 0)()
-    before = _rss()
-    run(200_000 // len(messages))
-    gc.collect()
-    grown = _rss() - before
-    assert [sys.getrefcount(o) for o in shared] == refs
-    assert getattr(sys, "gettotalrefcount", lambda: 0)() - total < 1000
-    assert grown < 4 << 20, f"RSS grew by {grown} bytes"
-    # RSS hides a leak when the test process has freed memory to reuse: count the blocks too
-    tracemalloc.start()
-    try:
-        run(50)
-        gc.collect()
-        start = tracemalloc.get_traced_memory()[0]
-        run(2000)
-        gc.collect()
-        leaked = tracemalloc.get_traced_memory()[0] - start
-    finally:
-        tracemalloc.stop()
-    assert leaked < 16 << 10, f"{leaked} bytes still allocated after 2000 rounds"
+    assert_no_leak(run, shared, warmup=2000, rounds=200_000 // len(messages), traced_warmup=50, traced_rounds=2000)

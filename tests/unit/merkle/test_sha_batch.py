@@ -7,18 +7,18 @@ random and generated batches.  The C module must not leak references or memory."
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 import random
 import subprocess
 import sys
-import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from tests.leaks import assert_no_leak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -312,12 +312,6 @@ def test_trees_are_the_same_with_and_without_c(monkeypatch: pytest.MonkeyPatch) 
 # --- no leaks -------------------------------------------------------------------------------
 
 
-def _rss() -> int:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        pytest.skip("no /proc/self/statm")
 
 
 @needs_c
@@ -348,26 +342,4 @@ def test_no_leaks() -> None:
                 else:
                     raise AssertionError(fn)
 
-    run(200)
-    gc.collect()
-    refs = [sys.getrefcount(o) for o in shared]
-    total = getattr(sys, "gettotalrefcount", lambda: 0)()
-    before = _rss()
-    run(2000)
-    gc.collect()
-    grown = _rss() - before
-    assert [sys.getrefcount(o) for o in shared] == refs
-    assert getattr(sys, "gettotalrefcount", lambda: 0)() - total < 1000
-    assert grown < 4 << 20, f"RSS grew by {grown} bytes"
-    # RSS hides a leak when the process has freed memory to reuse: count the blocks too
-    tracemalloc.start()
-    try:
-        run(20)
-        gc.collect()
-        start = tracemalloc.get_traced_memory()[0]
-        run(500)
-        gc.collect()
-        leaked = tracemalloc.get_traced_memory()[0] - start
-    finally:
-        tracemalloc.stop()
-    assert leaked < 16 << 10, f"{leaked} bytes still allocated after 500 rounds"
+    assert_no_leak(run, shared, warmup=200, rounds=2000, traced_warmup=20, traced_rounds=500)

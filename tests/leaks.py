@@ -1,0 +1,48 @@
+"""Leak checks for the C speed-ups' tests: after a warm-up, many more rounds of `run` leave
+the reference counts of `shared` objects, the interpreter's total reference count (debug
+builds), the RSS and the blocks tracemalloc sees where they were."""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import tracemalloc
+from collections.abc import Callable
+
+import pytest
+
+
+def rss() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        pytest.skip("no /proc/self/statm")
+
+
+def assert_no_leak(run: Callable[[int], None], shared: list[object], *, warmup: int, rounds: int,
+                   traced_warmup: int, traced_rounds: int) -> None:
+    run(warmup)
+    gc.collect()
+    refs = [sys.getrefcount(o) for o in shared]
+    total = getattr(sys, "gettotalrefcount", lambda: 0)()
+    before = rss()
+    run(rounds)
+    gc.collect()
+    grown = rss() - before
+    assert [sys.getrefcount(o) for o in shared] == refs
+    assert getattr(sys, "gettotalrefcount", lambda: 0)() - total < 1000
+    assert grown < 4 << 20, f"RSS grew by {grown} bytes"
+    # RSS hides a leak when the process has freed memory to reuse: count the blocks too
+    tracemalloc.start()
+    try:
+        run(traced_warmup)
+        gc.collect()
+        start = tracemalloc.get_traced_memory()[0]
+        run(traced_rounds)
+        gc.collect()
+        leaked = tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+    assert leaked < 16 << 10, f"{leaked} bytes still allocated after {traced_rounds} rounds"
