@@ -7,18 +7,20 @@ versions are the reference and stay in use when the module is missing or when
 
 from __future__ import annotations
 
+import importlib
 import os
 from types import ModuleType
 
 
-def load() -> ModuleType | None:
+def load(name: str = "calea.handover._speedups") -> ModuleType | None:
+    """The C module `name`, or None: not built, or `CALEA_PURE_PYTHON` set (also used for
+    `calea.store.merkle._sha`, the Merkle log's batch hashing)."""
     if os.environ.get("CALEA_PURE_PYTHON"):
         return None
     try:
-        from calea.handover import _speedups
+        return importlib.import_module(name)
     except ImportError:
         return None
-    return _speedups
 
 
 speedups = load()

@@ -17,10 +17,10 @@ the reference and the fallback, and the answers are the same either way.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from hashlib import sha256
-from types import ModuleType
+
+from calea.handover.native import load
 
 HASH_SIZE = 32
 LEAF_PREFIX = b"\x00"
@@ -28,18 +28,7 @@ NODE_PREFIX = b"\x01"
 EMPTY_ROOT = sha256(b"").digest()
 
 
-def _load_native() -> ModuleType | None:
-    """The C batch hasher, or None (not built, or CALEA_PURE_PYTHON=1 as in handover/native.py)."""
-    if os.environ.get("CALEA_PURE_PYTHON"):
-        return None
-    try:
-        from calea.store.merkle import _sha
-    except ImportError:
-        return None
-    return _sha
-
-
-_native = _load_native()
+_native = load("calea.store.merkle._sha")  # the C batch hasher, or None
 
 
 def leaf_hash(data: bytes) -> bytes:
