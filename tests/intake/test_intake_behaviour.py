@@ -192,18 +192,19 @@ def test_a_record_that_breaks_the_pipeline_is_quarantined_and_its_batch_stored(s
     quarantine with the error as its reason."""
     from calea.handover.model import Channel
     from calea.intake.pipeline import Intake, Received
+    from calea.store.streams import StreamState
 
     setup.clock.set(T)
     setup.intercept("BUG-1", PHONE)
     intake = Intake(setup.svc)
-    judge = Intake._judge
+    observe = StreamState.observe
 
-    def broken(self, d, rec, now, items, refused):  # type: ignore[no-untyped-def]
-        if d.sequence == 13:
+    def broken(self, seq):  # type: ignore[no-untyped-def]
+        if seq == 13:
             raise RuntimeError("defect on record 13")
-        return judge(self, d, rec, now, items, refused)
+        return observe(self, seq)
 
-    monkeypatch.setattr(Intake, "_judge", broken)
+    monkeypatch.setattr(StreamState, "observe", broken)
     batch = [Received(iri("BUG-1", s, T), Channel.HI2, "etsi-102232", "t", T) for s in range(40)]
     intake._process_or_salvage(batch)
     with setup.svc.db.read() as conn:
