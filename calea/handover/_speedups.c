@@ -15,13 +15,18 @@
  * sip_iri(rec, q, e,  -- exactly calea.handover.etsi102232_payloads' Python sip_iri (the
  *         parse_sip)    usual TS 102 232-5 iPMMIRI sIPMessage) as (fields, SIP content
  *                       parts), None for anything else; see the SIP IRI section below.
+ * header_fields(rec,  -- exactly calea.handover.etsi102232_decode._header_fields_py
+ *               header) (the PSHeader facts of a decoded record), None for anything else;
+ *                       see the PSHeader facts section below.
  *
  * All are pure functions of their input (the PSHeader static-prefix cache is a dict owned
  * by the Python module and passed in by `configure`; the SIP tables by `configure_sip`; the
- * IRI enumeration tables by `configure_iri`).
+ * IRI enumeration tables by `configure_iri`; the header keys and qualifier names by
+ * `configure_header`).
  * The Python versions stay the reference: tests/unit/handover/test_speedups.py,
- * test_sip_speedups.py and test_sip_iri_speedups.py compare the two on the OpenLI vectors
- * and on generated and mutated input.  Set CALEA_PURE_PYTHON=1 to run without this module.
+ * test_sip_speedups.py, test_sip_iri_speedups.py and test_header_fields_speedups.py compare
+ * the two on the OpenLI vectors and on generated and mutated input.  Set CALEA_PURE_PYTHON=1
+ * to run without this module.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -419,6 +424,15 @@ static void civil_from_days(long long z, int *y, int *m, int *d) {
 #define MIN_US (-62135596800LL * 1000000LL) /* 0001-01-01T00:00:00Z */
 #define MAX_US (253402300800LL * 1000000LL) /* 10000-01-01T00:00:00Z */
 
+/* The UTC date, second of the day and microsecond of MIN_US <= us < MAX_US. */
+static void utc_parts(long long us, int *y, int *m, int *d, int *sod, int *micro) {
+    long long secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+    *micro = (int)(us - secs * 1000000);
+    long long days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    *sod = (int)(secs - days * 86400);
+    civil_from_days(days, y, m, d);
+}
+
 static PyObject *utc_from_us(PyObject *self, PyObject *arg) {
     int overflow = 0;
     long long us = PyLong_AsLongLongAndOverflow(arg, &overflow);
@@ -428,12 +442,8 @@ static PyObject *utc_from_us(PyObject *self, PyObject *arg) {
         PyErr_SetString(PyExc_OverflowError, "date value out of range");
         return NULL;
     }
-    long long secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
-    int micro = (int)(us - secs * 1000000);
-    long long days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-    int sod = (int)(secs - days * 86400);
-    int y, m, d;
-    civil_from_days(days, &y, &m, &d);
+    int y, m, d, sod, micro;
+    utc_parts(us, &y, &m, &d, &sod, &micro);
     return PyDateTimeAPI->DateTime_FromDateAndTime(y, m, d, sod / 3600, (sod / 60) % 60, sod % 60, micro, g_utc,
                                                    PyDateTimeAPI->DateTimeType);
 }
@@ -1505,12 +1515,15 @@ static int ip_text_or_hex(const unsigned char *s, Py_ssize_t n, PyObject **out) 
     return *out == NULL ? -1 : 1;
 }
 
-/* decode_relative_oid(s[:n]) for n < 128: 1 with *out set, 0 where it raises, -1 on error. */
-static int relative_oid(const unsigned char *s, Py_ssize_t n, PyObject **out) {
-    char buf[128 * 21]; /* at most 127 arcs of at most 63 bits: 19 digits and a dot each */
+/* decode_relative_oid(s[:n]) (absolute 0) or decode_oid(s[:n]) (absolute 1) for n < 128: 1
+ * with *out set, 0 where it raises, -1 on error. */
+static int oid_text(const unsigned char *s, Py_ssize_t n, int absolute, PyObject **out) {
+    char buf[128 * 21]; /* at most 127 arcs of at most 63 bits: 19 digits and a dot each, and "2." */
     Py_ssize_t len = 0;
     unsigned long long arc = 0;
-    int count = 0;
+    int count = 0, first = absolute;
+    if (absolute && n == 0)
+        return 0; /* an empty OBJECT IDENTIFIER */
     for (Py_ssize_t i = 0; i < n; i++) {
         if (count == 0 && s[i] == 0x80)
             return 0; /* a sub-identifier with a leading 0x80 */
@@ -1520,6 +1533,13 @@ static int relative_oid(const unsigned char *s, Py_ssize_t n, PyObject **out) {
         if (!(s[i] & 0x80)) {
             if (len > 0)
                 buf[len++] = '.';
+            if (first) { /* X.690 8.19.4: the first sub-identifier is X * 40 + Y (X = 2 from 80 on) */
+                unsigned long long x = arc < 80 ? arc / 40 : 2;
+                len += put_decimal(buf + len, x);
+                buf[len++] = '.';
+                arc -= x * 40;
+                first = 0;
+            }
             len += put_decimal(buf + len, arc);
             arc = 0;
             count = 0;
@@ -1674,7 +1694,7 @@ static PyObject *sip_iri_fast(PyObject *self, PyObject *const *args, Py_ssize_t 
     if (p + 1 >= e || r[p] != 0x80 || r[p + 1] >= 0x80 || p + 2 + r[p + 1] > e)
         goto none;
     length = r[p + 1];
-    found = relative_oid(r + p + 2, length, &object_id);
+    found = oid_text(r + p + 2, length, 0, &object_id);
     if (found <= 0)
         goto done;
     p += 2 + length;
@@ -1760,6 +1780,246 @@ out:
     return result;
 }
 
+/* ---- the PSHeader facts of a decoded record ---------------------------------------------
+ *
+ * header_fields(rec, header): exactly calea.handover.etsi102232_decode._header_fields_py
+ * (`fields["header"]` of a record `scan` read as `header`): the same dict, its keys in the
+ * same order, the same values (the header's own objects where the reference copies them);
+ * None for anything else, which the Python reference then decides (and raises for, where it
+ * raises).  C answers when
+ *   - rec is bytes and header a tuple of 12 items that iterates as a tuple (PSHeader does);
+ *   - li_ps_domain_id: _domain reads it by its first case (li-psDomainId [0] the first
+ *     PSHeader element, with a short-form length), inside rec, and decode_oid accepts it;
+ *     its text is decode_oid's.  Any other layout (another first element, a long form, a
+ *     value running past rec) and any OID decode_oid refuses (empty, a leading 0x80, a
+ *     sub-identifier over 9 octets, an unterminated one) go to Python;
+ *   - timestamp: None, or an int of microseconds from year 1 to 9999 (iso_us's range; it
+ *     raises OverflowError beyond), as iso_us writes it: "YYYY-MM-DDTHH:MM:SS.ffffffZ";
+ *   - timestamp_qualifier: None, or an int: its name when the table has a non-empty str for
+ *     it, name_of's "unknown(n)" when the table has no entry (and n fits 64 bits); any other
+ *     entry goes to Python.
+ * The key names and the qualifier table are the Python module's, given to `configure_header`;
+ * the table is looked up on every call, as name_of does. */
+
+#define HEADER_KEYS 12
+/* Where each value comes from, by position in configure_header's keys (the reference's
+ * order): an item of the PSHeader tuple, or one of these. */
+enum { FROM_DOMAIN = -1, FROM_STAMP = -2, FROM_STAMP_FIELD = -3, FROM_QUALIFIER = -4 };
+static const int g_header_sources[HEADER_KEYS] = {
+    FROM_DOMAIN, /* li_ps_domain_id */
+    0,           /* liid */
+    6,           /* authorization_country_code */
+    4,           /* operator_id */
+    5,           /* network_element_id */
+    3,           /* cin */
+    7,           /* delivery_country_code */
+    1,           /* sequence */
+    8,           /* interception_point_id */
+    FROM_STAMP,  /* timestamp: iso_us(timestamp_us [9]) */
+    FROM_STAMP_FIELD, /* timestamp_field [10], when there is a stamp */
+    FROM_QUALIFIER,   /* timestamp_qualifier: name_of(TIMESTAMP_QUALIFIERS, [11]) */
+};
+#define STAMP_ITEM 9
+#define STAMP_FIELD_ITEM 10
+#define QUALIFIER_ITEM 11
+
+static PyObject *g_header_keys[HEADER_KEYS];
+static PyObject *t_header;          /* the keys, in order, values None: copied per answer */
+static PyObject *g_qualifier_names; /* TIMESTAMP_QUALIFIERS */
+
+/* The last li-psDomainId read and its text (one PS domain per stream, in practice). */
+static unsigned char g_domain_key[128];
+static Py_ssize_t g_domain_n = -1;
+static PyObject *g_domain_text;
+
+static void clear_header_config(void) {
+    for (int i = 0; i < HEADER_KEYS; i++)
+        Py_CLEAR(g_header_keys[i]);
+    Py_CLEAR(t_header);
+    Py_CLEAR(g_qualifier_names);
+}
+
+static PyObject *configure_header(PyObject *self, PyObject *args) {
+    PyObject *keys, *names;
+    if (!PyArg_ParseTuple(args, "O!O!:configure_header", &PyTuple_Type, &keys, &PyDict_Type, &names))
+        return NULL;
+    if (PyTuple_GET_SIZE(keys) != HEADER_KEYS) {
+        PyErr_Format(PyExc_ValueError, "configure_header: %d keys, not %zd", HEADER_KEYS, PyTuple_GET_SIZE(keys));
+        return NULL;
+    }
+    PyObject *template = PyDict_New();
+    if (template == NULL)
+        return NULL;
+    for (int i = 0; i < HEADER_KEYS; i++) {
+        PyObject *key = PyTuple_GET_ITEM(keys, i);
+        if (!PyUnicode_CheckExact(key)) {
+            PyErr_SetString(PyExc_TypeError, "configure_header: the keys must be str");
+            goto fail;
+        }
+        if (PyDict_SetItem(template, key, Py_None) < 0)
+            goto fail;
+    }
+    if (PyDict_GET_SIZE(template) != HEADER_KEYS) {
+        PyErr_SetString(PyExc_ValueError, "configure_header: the keys must differ");
+        goto fail;
+    }
+    clear_header_config();
+    for (int i = 0; i < HEADER_KEYS; i++)
+        g_header_keys[i] = Py_NewRef(PyTuple_GET_ITEM(keys, i));
+    t_header = template;
+    g_qualifier_names = Py_NewRef(names);
+    Py_RETURN_NONE;
+fail:
+    Py_DECREF(template);
+    return NULL;
+}
+
+/* _domain(rec) by its first case: 1 with *out set, 0 for Python, -1 on error. */
+static int header_domain(const unsigned char *r, Py_ssize_t n, PyObject **out) {
+    if (n < 2)
+        return 0;
+    Py_ssize_t p = r[1] < 0x80 ? 2 : 2 + (r[1] & 0x7F); /* pSHeader [1], as _domain hops */
+    if (p + 1 >= n)
+        return 0;
+    Py_ssize_t q = r[p + 1] < 0x80 ? p + 2 : p + 2 + (r[p + 1] & 0x7F); /* its first element */
+    if (q + 1 >= n || r[q] != 0x80 || r[q + 1] >= 0x80)
+        return 0;
+    Py_ssize_t length = r[q + 1];
+    const unsigned char *s = r + q + 2;
+    if (q + 2 + length > n)
+        return 0; /* the reference decodes what the slice keeps */
+    if (g_domain_text != NULL && g_domain_n == length && memcmp(g_domain_key, s, (size_t)length) == 0) {
+        *out = Py_NewRef(g_domain_text);
+        return 1;
+    }
+    int found = oid_text(s, length, 1, out);
+    if (found == 1) {
+        Py_XSETREF(g_domain_text, Py_NewRef(*out));
+        memcpy(g_domain_key, s, (size_t)length);
+        g_domain_n = length;
+    }
+    return found;
+}
+
+static inline char *put2(char *b, int v) {
+    b[0] = (char)('0' + v / 10);
+    b[1] = (char)('0' + v % 10);
+    return b + 2;
+}
+
+/* iso_us(stamp) for an int stamp: 1 with *out set, 0 for Python, -1 on error. */
+static int iso_text(PyObject *stamp, PyObject **out) {
+    if (!PyLong_CheckExact(stamp))
+        return 0;
+    int overflow = 0;
+    long long us = PyLong_AsLongLongAndOverflow(stamp, &overflow);
+    if (us == -1 && PyErr_Occurred())
+        return -1;
+    if (overflow || us < MIN_US || us >= MAX_US)
+        return 0; /* years outside 1..9999: iso_us raises */
+    int y, m, d, sod, micro;
+    utc_parts(us, &y, &m, &d, &sod, &micro);
+    char buf[27], *b = buf; /* YYYY-MM-DDTHH:MM:SS.ffffffZ */
+    b = put2(b, y / 100);
+    b = put2(b, y % 100);
+    *b++ = '-';
+    b = put2(b, m);
+    *b++ = '-';
+    b = put2(b, d);
+    *b++ = 'T';
+    b = put2(b, sod / 3600);
+    *b++ = ':';
+    b = put2(b, (sod / 60) % 60);
+    *b++ = ':';
+    b = put2(b, sod % 60);
+    *b++ = '.';
+    b = put2(b, micro / 10000);
+    b = put2(b, (micro / 100) % 100);
+    b = put2(b, micro % 100);
+    *b++ = 'Z';
+    *out = astr(buf, b - buf);
+    return *out == NULL ? -1 : 1;
+}
+
+/* name_of(TIMESTAMP_QUALIFIERS, qualifier): 1 with *out set, 0 for Python, -1 on error. */
+static int qualifier_name(PyObject *qualifier, PyObject **out) {
+    if (!PyLong_CheckExact(qualifier))
+        return 0;
+    PyObject *name = PyDict_GetItemWithError(g_qualifier_names, qualifier); /* borrowed */
+    if (name != NULL) {
+        if (!PyUnicode_CheckExact(name))
+            return 0;
+#if PY_VERSION_HEX < 0x030C0000
+        if (PyUnicode_READY(name) < 0)
+            return -1;
+#endif
+        if (PyUnicode_GET_LENGTH(name) == 0)
+            return 0; /* `or`: "unknown(n)", left to Python */
+        *out = Py_NewRef(name);
+        return 1;
+    }
+    if (PyErr_Occurred())
+        return -1;
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(qualifier, &overflow);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (overflow)
+        return 0;
+    *out = PyUnicode_FromFormat("unknown(%lld)", v);
+    return *out == NULL ? -1 : 1;
+}
+
+static PyObject *header_fields(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (t_header == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "calea.handover._speedups.configure_header() was not called");
+        return NULL;
+    }
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "header_fields(rec, header) takes 2 arguments");
+        return NULL;
+    }
+    PyObject *rec = args[0], *h = args[1];
+    if (!PyBytes_CheckExact(rec) || !PyTuple_Check(h) || Py_TYPE(h)->tp_iter != PyTuple_Type.tp_iter ||
+        PyTuple_GET_SIZE(h) != HEADER_KEYS)
+        Py_RETURN_NONE; /* the reference unpacks anything else itself */
+    PyObject *domain = NULL, *stamp = NULL, *qualifier = NULL, *out = NULL;
+    PyObject *stamp_us = PyTuple_GET_ITEM(h, STAMP_ITEM), *q = PyTuple_GET_ITEM(h, QUALIFIER_ITEM);
+    int found = header_domain((const unsigned char *)PyBytes_AS_STRING(rec), PyBytes_GET_SIZE(rec), &domain);
+    if (found > 0)
+        found = stamp_us == Py_None ? (stamp = Py_NewRef(Py_None), 1) : iso_text(stamp_us, &stamp);
+    if (found > 0)
+        found = q == Py_None ? (qualifier = Py_NewRef(Py_None), 1) : qualifier_name(q, &qualifier);
+    if (found < 0)
+        goto fail;
+    if (found == 0) {
+        out = Py_NewRef(Py_None);
+        goto done;
+    }
+    out = PyDict_Copy(t_header); /* the keys in order: each value below replaces a None */
+    if (out == NULL)
+        goto fail;
+    for (int i = 0; i < HEADER_KEYS; i++) {
+        int source = g_header_sources[i];
+        PyObject *value = source >= 0                ? PyTuple_GET_ITEM(h, source)
+                          : source == FROM_DOMAIN    ? domain
+                          : source == FROM_STAMP     ? stamp
+                          : source == FROM_QUALIFIER ? qualifier
+                          : stamp_us == Py_None      ? Py_None
+                                                     : PyTuple_GET_ITEM(h, STAMP_FIELD_ITEM);
+        if (value != Py_None && PyDict_SetItem(out, g_header_keys[i], value) < 0)
+            goto fail;
+    }
+    goto done;
+fail:
+    Py_CLEAR(out);
+done:
+    Py_XDECREF(domain);
+    Py_XDECREF(stamp);
+    Py_XDECREF(qualifier);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS,
      "configure(prefixes, parse_prefix, PSHeader, CC, IRI, OTHER, KEEPALIVE, KEEPALIVE_RESPONSE, INTEGRITY_CHECK, "
@@ -1777,6 +2037,9 @@ static PyMethodDef methods[] = {
      "configure_iri(IRI_TYPES, IP_TYPES, IP_ASSIGNMENTS, parse_sip, parse_sip_reference)"},
     {"sip_iri", (PyCFunction)(void (*)(void))sip_iri_fast, METH_FASTCALL,
      "sip_iri(rec, q, e, parse_sip) -> (payload fields, SIP content parts), or None: not the usual SIP IRI"},
+    {"configure_header", configure_header, METH_VARARGS, "configure_header(keys, TIMESTAMP_QUALIFIERS)"},
+    {"header_fields", (PyCFunction)(void (*)(void))header_fields, METH_FASTCALL,
+     "header_fields(rec, header) -> the PSHeader fields of a record, or None: left to the Python reference"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -18,6 +18,9 @@ Only `MalformedRecord` escapes for bad input (and `CodecUsageError` for a non-by
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from calea.handover import native as _native
 from calea.handover.ber import (
     DEFAULT_MAX_RECORD_SIZE,
     decode_enumerated,
@@ -113,7 +116,9 @@ def _decode(rec: bytes, channel: Channel | None, max_record_size: int) -> Delive
     )
 
 
-def _header_fields(rec: bytes, h: PSHeader) -> Fields:
+def _header_fields_py(rec: bytes, h: PSHeader) -> Fields:
+    """`fields["header"]`: the PSHeader facts of a record `scan` read as `h` (the reference
+    of the C version, see `_c_first_header_fields`)."""
     liid, sequence, _, cin, op, ne, acc, dcc, ipid, stamp, stamp_field, qualifier = h
     return {
         "li_ps_domain_id": _domain(rec),
@@ -144,6 +149,36 @@ def _domain(rec: bytes) -> str | None:
     _, hq, he = read_tlv(rec, p, end)  # pSHeader
     tag, q, e = read_tlv(rec, hq, he)
     return decode_oid(rec[q:e]) if tag == 0x80 else None
+
+
+# The C version (`header_fields` in calea/handover/_speedups.c) answers the usual record
+# exactly as `_header_fields_py` does (the same dict, key order and values), and None for
+# anything else, which `_header_fields_py` then decides
+# (tests/unit/handover/test_header_fields_speedups.py compares the two).  The key names, in
+# the order of `_header_fields_py`, and the qualifier names are passed in from here.
+_HEADER_KEYS = (
+    "li_ps_domain_id", "liid", "authorization_country_code", "operator_id", "network_element_id", "cin",
+    "delivery_country_code", "sequence", "interception_point_id", "timestamp", "timestamp_field",
+    "timestamp_qualifier",
+)
+
+
+def _c_first_header_fields(
+    c_header_fields: Callable[[bytes, PSHeader], Fields | None],
+) -> Callable[[bytes, PSHeader], Fields]:
+    def _header_fields(rec: bytes, h: PSHeader) -> Fields:
+        """`fields["header"]` (see `_header_fields_py`)."""
+        found = c_header_fields(rec, h)
+        return _header_fields_py(rec, h) if found is None else found
+
+    return _header_fields
+
+
+_fast = _native.speedups if _native.speedups is not None and hasattr(_native.speedups, "header_fields") else None
+_header_fields = _header_fields_py
+if _fast is not None:
+    _fast.configure_header(_HEADER_KEYS, TIMESTAMP_QUALIFIERS)
+    _header_fields = _c_first_header_fields(_fast.header_fields)
 
 
 def _tri_payload(rec: bytes, q: int, e: int) -> Fields:
