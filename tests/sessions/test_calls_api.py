@@ -185,9 +185,9 @@ def pdf_text(data: bytes) -> str:
     if shutil.which("pdftotext"):
         return subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
     out = []
-    for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
-        try:
-            body = zlib.decompress(m.group(1))
+    for m in re.finditer(rb"stream\r?\n(.*?)endstream", data, re.S):
+        try:  # (the end-of-line before `endstream` is left to the decompressor: the data may end in a CR byte)
+            body = zlib.decompressobj().decompress(m.group(1))
         except zlib.error:
             body = m.group(1)
         for s in re.finditer(rb"\(((?:\\.|[^\\)])*)\)\s*Tj", body):
