@@ -309,14 +309,8 @@ class Intake:
                     except MalformedRecord as exc:
                         bad.append(Malformed(now, rec.peer, chv, rec.format, exc.reason, str(exc), rec.record))
                         continue
-                    key = (header.liid, d.cin or "", chv)
-                    state = streams.get(key)
-                    if state is None:
-                        state = streams[key] = StreamState()
-                    touched.add(key)
-                    if not state.observe(header.sequence):
-                        c.duplicates += 1
-                        continue
+                    if not self._new((header.liid, d.cin or "", chv), header.sequence, touched):
+                        continue  # (a method call is nothing beside an IRI record's decode)
                     res = gate(header.liid, d.intercepted_at, bool(d.content), now)
                     dec, icpt = res.decision, res.intercept
                     if icpt is None or not dec.stored or (dec.suppress_content and d.content) or d.intercepted_at is None:
