@@ -1,11 +1,19 @@
 """Intake benchmark: PS-PDUs per second end to end (socket -> split -> decode -> dedupe ->
 gate -> durable batch commit -> Merkle leaves), for a CC-heavy mix (RTP in 200-byte IP
-packets) and an IRI-heavy mix (SIP IRI, fully decoded), beside a bare socket-to-file copy of
+packets) and IRI-heavy mixes (SIP IRI, fully decoded), beside a bare socket-to-file copy of
 the same bytes as the floor.  Peak RSS of the receiving process is reported.
 
+The IRI mixes:
+  iri         calls as carriers deliver them: each call's SIP dialogue (INVITE with SDP,
+              100, 180, 200 with SDP, ACK, BYE, 200), each call a stream of its own (its CIN)
+  iri-invite  INVITEs with SDP only, one stream per LIID (the largest SIP record, and no
+              stream ever new: the figure earlier sessions reported)
+
     .venv/bin/python bench/intake.py                 # 200k CC + 50k IRI PDUs
+    .venv/bin/python bench/intake.py --cc 0 --iri 40000 --iri-invite 40000
     .venv/bin/python bench/intake.py --cc 1000000 --iri 200000
     .venv/bin/python bench/intake.py --duration 600  # sustained feed (RSS over 10 minutes)
+    .venv/bin/python bench/intake.py --cc 0 --iri 20000 --duration 600 --sustain iri   # new calls all along
 
 The sender runs in another process, so the figures are the receiver's (one core).
 """
@@ -40,17 +48,48 @@ SIP = (b"INVITE sip:+12125550100@example.net SIP/2.0\r\nVia: SIP/2.0/UDP 203.0.1
        b"c=IN IP4 203.0.113.50\r\nt=0 0\r\nm=audio 50000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=ptime:20\r\n")
 
 
+SDP_ANSWER = (b"v=0\r\no=- 2 2 IN IP4 198.51.100.77\r\ns=-\r\nc=IN IP4 198.51.100.77\r\nt=0 0\r\n"
+              b"m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+
+
+def _response(code: int, reason: str, method: str, cseq: int, sdp: bytes = b"") -> bytes:
+    head = (f"SIP/2.0 {code} {reason}\r\nVia: SIP/2.0/UDP 203.0.113.10:5060;branch=z9hG4bK776\r\n"
+            f"From: <sip:+13105550123@example.net>;tag=1928\r\nTo: <sip:+12125550100@example.net>;tag=a6c85cf\r\n"
+            f"Call-ID: a84b4c76e66710@example.net\r\nCSeq: {cseq} {method}\r\n").encode()
+    if sdp:
+        head += b"Contact: <sip:+12125550100@198.51.100.77>\r\nContent-Type: application/sdp\r\n"
+    return head + f"Content-Length: {len(sdp)}\r\n\r\n".encode() + sdp
+
+
+def _request(method: str, cseq: int) -> bytes:
+    return (f"{method} sip:+12125550100@198.51.100.77 SIP/2.0\r\nVia: SIP/2.0/UDP 203.0.113.10:5060;branch=z9hG4bK777\r\n"
+            f"From: <sip:+13105550123@example.net>;tag=1928\r\nTo: <sip:+12125550100@example.net>;tag=a6c85cf\r\n"
+            f"Call-ID: a84b4c76e66710@example.net\r\nCSeq: {cseq} {method}\r\nContent-Length: 0\r\n\r\n").encode()
+
+
+# one call's SIP dialogue, as the target's P-CSCF sees it
+DIALOGUE = (SIP, _response(100, "Trying", "INVITE", 314159), _response(180, "Ringing", "INVITE", 314159),
+            _response(200, "OK", "INVITE", 314159, SDP_ANSWER), _request("ACK", 314159), _request("BYE", 314160),
+            _response(200, "OK", "BYE", 314160))
+
+
 def make_stream(kind: str, n: int, liids: int = 16, start: int = 0) -> bytes:
     out = bytearray()
     packet = bytes(range(200))
+    calls = len(DIALOGUE)
     for i in range(start, start + n):
         liid = f"BENCH-{i % liids:02d}"
         seq = i // liids
-        h = PSHeader(liid=liid, sequence=seq, cin=7, operator_id="EXAMPLETEL", network_element_id="med-1",
-                     timestamp_us=int((T0.timestamp() + (seq % 250_000) * 0.02) * 1_000_000))
+        stamp = int((T0.timestamp() + (seq % 250_000) * 0.02) * 1_000_000)
+        if kind == "iri":  # each call its own CIN, numbered from 0 (TS 102 232-1)
+            h = PSHeader(liid=liid, sequence=seq % calls, cin=seq // calls, operator_id="EXAMPLETEL",
+                         network_element_id="med-1", timestamp_us=stamp)
+            out += encode_ps_pdu(h, IPMMIRI("continue", DIALOGUE[seq % calls], "198.51.100.20", "203.0.113.10"))
+            continue
+        h = PSHeader(liid=liid, sequence=seq, cin=7, operator_id="EXAMPLETEL", network_element_id="med-1", timestamp_us=stamp)
         if kind == "cc":
             out += encode_ps_pdu(h, IPMMCC("fromTarget", packet))
-        else:
+        else:  # iri-invite
             out += encode_ps_pdu(h, IPMMIRI("continue", SIP, "198.51.100.20", "203.0.113.10"))
     return bytes(out)
 
@@ -198,17 +237,20 @@ def machine_speed() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cc", type=int, default=200_000, help="CC PDUs (RTP, 200-byte packets)")
-    ap.add_argument("--iri", type=int, default=50_000, help="IRI PDUs (SIP, full decode)")
+    ap.add_argument("--iri", type=int, default=50_000, help="IRI PDUs: calls' SIP dialogues, a CIN per call (full decode)")
+    ap.add_argument("--iri-invite", type=int, default=0, help="IRI PDUs: INVITEs with SDP, one stream per LIID (full decode)")
     ap.add_argument("--batch", type=int, default=20_000, help="CC records per batch (an IRI record weighs 4)")
     ap.add_argument("--duration", type=float, default=0, help="sustain the CC feed about this many seconds (RSS)")
+    ap.add_argument("--sustain", choices=("cc", "iri"), default="cc", help="the mix --duration feeds")
     ap.add_argument("--database-url", default=None, help="e.g. postgresql+psycopg://postgres@127.0.0.1/test (empty schema!)")
     ap.add_argument("--runs", type=int, default=1, help="run each mix this many times, then print the median (noisy machines)")
     args = ap.parse_args()
     print(machine_speed())
-    print(f"{'mix':<6} {'PDUs':>10} {'seconds':>8} {'PDUs/s':>10} {'PDUs/CPU-s':>11} {'floor PDUs/s':>13} {'peak RSS MB':>12}")
-    mixes = [(kind, n, 1) for kind, n in (("cc", args.cc), ("iri", args.iri)) if n > 0]
-    if args.duration:
-        mixes = [("cc", args.cc, max(2, int(args.duration * 45_000 / args.cc)))]
+    print(f"{'mix':<10} {'PDUs':>10} {'seconds':>8} {'PDUs/s':>10} {'PDUs/CPU-s':>11} {'floor PDUs/s':>13} {'peak RSS MB':>12}")
+    mixes = [(kind, n, 1) for kind, n in (("cc", args.cc), ("iri", args.iri), ("iri-invite", args.iri_invite)) if n > 0]
+    if args.duration:  # about `duration` seconds at this machine's rates
+        n = args.cc if args.sustain == "cc" else args.iri
+        mixes = [(args.sustain, n, max(2, int(args.duration * (45_000 if args.sustain == "cc" else 10_000) / n)))]
     for kind, n, repeat in mixes:
         results = []
         for _ in range(max(1, args.runs)):
@@ -221,7 +263,7 @@ def main() -> None:
 
 
 def _line(kind: str, r: dict[str, float], note: str) -> None:
-    print(f"{kind:<6} {r['pdus']:>10,.0f} {r['seconds']:>8.1f} {r['rate']:>10,.0f} {r['cpu_rate']:>11,.0f} {r['floor_rate']:>13,.0f}"
+    print(f"{kind:<10} {r['pdus']:>10,.0f} {r['seconds']:>8.1f} {r['rate']:>10,.0f} {r['cpu_rate']:>11,.0f} {r['floor_rate']:>13,.0f}"
           f" {r['rss_mb']:>12.0f}   {note}")
 
 

@@ -13,12 +13,14 @@ import queue
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+import orjson
+from sqlalchemy import bindparam, select
 
 from calea.db.schema import authorities, intercepts, streams
 from calea.gate.decide import CachedGate
@@ -38,6 +40,33 @@ from calea.store.streams import StreamState
 from calea.store.writer import BatchResult, StoreWriter
 
 log = logging.getLogger("calea.intake")
+
+# A stream not seen for STREAM_IDLE seconds leaves memory (its state stays in the store, where
+# it is looked up should the stream come back): at 1,500 new calls a second that is ~200,000
+# states, ~60 MB.  The window is about memory, not correctness.
+STREAM_IDLE = 120.0
+EVICT_EVERY = 30.0  # seconds between two sweeps for idle streams
+_STREAM_BY_KEY = select(streams.c.max_seq, streams.c.received, streams.c.duplicates, streams.c.gaps).where(
+    streams.c.liid == bindparam("liid"), streams.c.cin == bindparam("cin"), streams.c.channel == bindparam("channel"))
+_stream_sql: dict[str, tuple[str, bool]] = {}  # dialect -> (SQL, positional)
+
+
+def _stream_row(conn: Any, key: tuple[str, str, str]) -> tuple[Any, ...] | None:
+    """The stored state of one stream, by the driver's cursor directly: a call's CIN is a
+    stream of its own, so this runs once per call (SQLAlchemy's statement and result
+    machinery cost ~25 times the SQLite look-up itself)."""
+    found = _stream_sql.get(conn.dialect.name)
+    if found is None:
+        compiled = _STREAM_BY_KEY.compile(dialect=conn.dialect)
+        found = _stream_sql[conn.dialect.name] = (str(compiled), bool(compiled.positional))
+    sql, positional = found
+    params: Any = key if positional else {"liid": key[0], "cin": key[1], "channel": key[2]}
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchone()  # type: ignore[no-any-return]
+    finally:
+        cursor.close()
 
 ALERT_EVERY = timedelta(minutes=1)  # at most one unauthorized-delivery alert per LIID and rule a minute
 
@@ -97,7 +126,8 @@ def load_snapshot(svc: Services, version: int = 0) -> GateSnapshot:
 
 class Intake:
     def __init__(self, svc: Services, writer: StoreWriter | None = None, *, batch_size: int = 20_000,
-                 max_delay: float = 0.05, queue_size: int = 200_000, snapshot_seconds: float = 1.0) -> None:
+                 max_delay: float = 0.05, queue_size: int = 200_000, snapshot_seconds: float = 1.0,
+                 stream_idle: float = STREAM_IDLE) -> None:
         self.svc = svc
         self.writer = writer or svc.store_writer()
         self.batch_size = batch_size
@@ -121,6 +151,13 @@ class Intake:
         # Called after each durable batch with the items stored (sessions, live monitors).
         # A subscriber must be quick and must not raise; it runs on the intake thread.
         self.subscribers: list[Callable[[list[StoreItem]], None]] = []  # PacketCable call-content ids -> LIID, learnt from CCOpen
+        # Stream state: the streams seen in the last `stream_idle` seconds are in memory; any
+        # other is looked up in the store when it comes back (a call's CIN is a stream of its
+        # own, so memory would otherwise grow by one state per call for ever).
+        self.stream_idle = stream_idle
+        self._swept_at = time.monotonic()
+        self._lookups: ExitStack | None = None  # the batch's read connection, opened on the first look-up
+        self._lookup_conn: Any = None
         self._load_streams()
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -249,6 +286,13 @@ class Intake:
     # --- the work ----------------------------------------------------------------------------
 
     def process(self, batch: list[Received]) -> BatchResult:
+        with ExitStack() as self._lookups:
+            try:
+                return self._process(batch)
+            finally:
+                self._lookups, self._lookup_conn = None, None
+
+    def _process(self, batch: list[Received]) -> BatchResult:
         self._wrote = False
         if time.monotonic() - self._snapshot_at >= self.snapshot_seconds:
             self.refresh_snapshot()
@@ -283,7 +327,7 @@ class Intake:
                     key = (header.liid, cin, chv)
                     state = streams.get(key)
                     if state is None:
-                        state = streams[key] = StreamState()
+                        state = self._stream(key)
                     touched.add(key)
                     if not state.observe(header.sequence):
                         c.duplicates += 1
@@ -323,7 +367,12 @@ class Intake:
                                    d.fields, tuple([p for p in d.content if p.data]) if d.content else (), ()))
                     continue
             try:
-                deliveries = [rec.delivery] if rec.delivery is not None else FORMATS[rec.format].decode(rec.record, rec.channel)
+                if rec.delivery is None:
+                    deliveries = FORMATS[rec.format].decode(rec.record, rec.channel)
+                elif rec.delivery.format == "pcesp-ccc" and not rec.delivery.liid:
+                    deliveries = [self._map_ccc(rec.delivery)]
+                else:
+                    deliveries = [rec.delivery]
             except MalformedRecord as exc:
                 bad.append(Malformed(now, rec.peer, rec.channel.value, rec.format, exc.reason, str(exc), rec.record))
                 continue
@@ -338,7 +387,8 @@ class Intake:
                     if not self._new((d.liid, d.cin or "", channel), d.sequence, touched):
                         continue
                 self._judge(d, rec, now, items, refused)
-        result = self.writer.write(items, refused, bad)
+        mono = time.monotonic()
+        result = self.writer.write(items, refused, bad, self._stream_rows(touched, now, mono))
         self._wrote = True
         for subscriber in self.subscribers:
             try:
@@ -350,8 +400,8 @@ class Intake:
         c.malformed += len(bad)
         c.suppressed += result.suppressed
         c.batches += 1
-        if touched:
-            self._save_streams(touched, now)
+        if mono - self._swept_at >= EVICT_EVERY:
+            self._evict_idle(mono)
         if refused:
             self._alert(refused, now)
         checks = [it for it in items if it.kind == "integrity-check"]
@@ -399,12 +449,24 @@ class Intake:
             else:
                 self.ccc_map[key] = d.liid
 
+    def _map_ccc(self, d: Delivery) -> Delivery:
+        """A call-content datagram whose CCC id the listener did not know when it arrived: its
+        CCOpen may have come before it on the CDC connection and still been in the queue (the
+        two are different connections, TCP and UDP).  The map as of now, after every record
+        queued before the datagram, decides; an id still unknown is refused (A7)."""
+        liid = self.ccc_map.get(d.fields.get("ccc_id"))  # type: ignore[arg-type]
+        if liid is None:
+            return d
+        fields = dict(d.fields)
+        fields.pop("unmapped_ccc", None)
+        return replace(d, liid=liid, fields=fields)
+
     def _new(self, key: tuple[str, str, str], seq: int, touched: set[tuple[str, str, str]]) -> bool:
         """Whether the record with this sequence number is new on its stream (a resend after a
         reconnect is a duplicate: counted, not stored)."""
         state = self.stats.streams.get(key)
         if state is None:
-            state = self.stats.streams[key] = StreamState()
+            state = self._stream(key)
         touched.add(key)
         if state.observe(seq):
             return True
@@ -464,21 +526,56 @@ class Intake:
     # --- stream state --------------------------------------------------------------------------
 
     def _load_streams(self) -> None:
+        """The streams seen in the last `stream_idle` seconds, from the store (at start, and
+        after a failed batch: what the store holds is what counts)."""
+        since = self.svc.now() - timedelta(seconds=self.stream_idle)
+        seen = time.monotonic()
         with self.svc.db.read() as conn:
             self.stats.streams = {
-                (r.liid, r.cin, r.channel): StreamState(int(r.max_seq), int(r.received), int(r.duplicates), [list(g) for g in r.gaps])
-                for r in conn.execute(select(streams))
+                (r.liid, r.cin, r.channel): _state(r, seen) for r in conn.execute(select(streams).where(streams.c.last_at >= since))
             }
 
-    def _save_streams(self, keys: set[tuple[str, str, str]], now: datetime) -> None:
-        with self.svc.db.write() as conn:
-            for liid, cin, channel in keys:
-                st = self.stats.streams[(liid, cin, channel)]
-                values = dict(max_seq=st.max_seq, received=st.received, duplicates=st.duplicates, gaps=st.gaps, last_at=now)
-                updated = conn.execute(streams.update().where(streams.c.liid == liid, streams.c.cin == cin,
-                                                              streams.c.channel == channel).values(**values)).rowcount
-                if not updated:
-                    conn.execute(streams.insert().values(liid=liid, cin=cin, channel=channel, **values))
+    def _stream(self, key: tuple[str, str, str]) -> StreamState:
+        """The state of a stream that is not in memory: the store's, when it was seen before
+        (idle for a while, or before a restart), else a new one."""
+        if self._lookups is None:  # (outside a batch)
+            with self.svc.db.read() as conn:
+                row = _stream_row(conn, key)
+        else:
+            if self._lookup_conn is None:
+                self._lookup_conn = self._lookups.enter_context(self.svc.db.read())
+            row = _stream_row(self._lookup_conn, key)
+        if row is None:
+            state = StreamState()
+        else:
+            max_seq, received, duplicates, gaps = row
+            if isinstance(gaps, (str, bytes)):  # (SQLite's JSON text: no type processing on this path)
+                gaps = orjson.loads(gaps)
+            state = StreamState(int(max_seq), int(received), int(duplicates), [list(g) for g in gaps])
+        self.stats.streams[key] = state
+        return state
+
+    def _stream_rows(self, keys: set[tuple[str, str, str]], now: datetime, seen: float) -> list[dict[str, Any]]:
+        """The `streams` rows of the streams a batch touched (committed with the batch)."""
+        rows = []
+        states = self.stats.streams
+        for liid, cin, channel in keys:
+            st = states[(liid, cin, channel)]
+            st.seen = seen
+            rows.append({"liid": liid, "cin": cin, "channel": channel, **st.row(), "last_at": now})
+        return rows
+
+    def _evict_idle(self, now: float) -> None:
+        """Forget the streams not seen for `stream_idle` seconds (their state is in the store)."""
+        self._swept_at = now
+        limit = now - self.stream_idle
+        states = self.stats.streams
+        for key in [k for k, st in states.items() if st.seen < limit]:
+            del states[key]
+
+
+def _state(row: Any, seen: float) -> StreamState:
+    return StreamState(int(row.max_seq), int(row.received), int(row.duplicates), [list(g) for g in row.gaps], seen)
 
 
 def _weight(parcel: list[Received]) -> int:

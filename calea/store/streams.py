@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 MAX_GAP_RANGES = 1000  # bound the state of a stream whose carrier skips wildly
 
 
-@dataclass
+@dataclass(slots=True)
 class StreamState:
     max_seq: int = -1
     received: int = 0
     duplicates: int = 0
     gaps: list[list[int]] = field(default_factory=list)  # sorted, disjoint [first, last] ranges
+    # when the intake last saw the stream (its clock, monotonic): what it keeps in memory is
+    # the streams seen lately, the others are in the store (not part of the state's value)
+    seen: float = field(default=0.0, compare=False)
 
     def observe(self, seq: int) -> bool:
         """True when the record is new (store it), False for a duplicate."""
@@ -51,6 +54,10 @@ class StreamState:
     @property
     def missing(self) -> int:
         return sum(hi - lo + 1 for lo, hi in self.gaps)
+
+    def row(self) -> dict[str, object]:
+        """The columns of its `streams` row besides the key and the time."""
+        return {"max_seq": self.max_seq, "received": self.received, "duplicates": self.duplicates, "gaps": self.gaps}
 
     def to_dict(self) -> dict[str, object]:
         return {"max_seq": self.max_seq, "received": self.received, "duplicates": self.duplicates,

@@ -27,7 +27,8 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from calea.db.bulk import BulkInsert
-from calea.db.schema import cc_chunks, content_items, iri_records, malformed, refusals, segments, store_events, tree_heads
+from calea.db.schema import cc_chunks, content_items, iri_records, malformed, refusals, segments, store_events, streams, tree_heads
+from calea.db.upsert import upsert
 from calea.services.context import Services
 from calea.store import leaves
 from calea.store.items import Malformed, Refusal, StoreItem
@@ -149,11 +150,16 @@ class StoreWriter:
 
     # --- the batch -----------------------------------------------------------------------------
 
-    def write(self, items: list[StoreItem], refused: list[Refusal] = (), bad: list[Malformed] = ()) -> BatchResult:  # type: ignore[assignment]
+    def write(self, items: list[StoreItem], refused: list[Refusal] = (), bad: list[Malformed] = (),  # type: ignore[assignment]
+              stream_rows: list[dict[str, Any]] = ()) -> BatchResult:  # type: ignore[assignment]
+        """One durable batch.  `stream_rows`: the intake's per-stream state after the batch
+        (`streams` rows), committed with it, so that what the store holds and the sequence
+        numbers it knows it holds never disagree, even after a crash between the two."""
         with self.lock:
-            return self._write(items, list(refused), list(bad))
+            return self._write(items, list(refused), list(bad), list(stream_rows))
 
-    def _write(self, items: list[StoreItem], refused: list[Refusal], bad: list[Malformed]) -> BatchResult:
+    def _write(self, items: list[StoreItem], refused: list[Refusal], bad: list[Malformed],
+               stream_rows: list[dict[str, Any]]) -> BatchResult:
         result = BatchResult(refused=len(refused), malformed=len(bad))
         pending: dict[str, list[bytes]] = defaultdict(list)
         now = self.svc.now()
@@ -261,6 +267,7 @@ class StoreWriter:
                 sha = self.svc.content.put(m.data)
                 conn.execute(insert(malformed).values(at=m.at, peer=m.peer, channel=m.channel, format=m.format, reason=m.reason,
                                                       message=m.message[:2000], sha256=sha, size=len(m.data)))
+            upsert(conn, streams, stream_rows)
         for case_id, hashes in pending.items():
             self.merkle_log(case_id).append(hashes)
             result.leaves[case_id] = len(hashes)
