@@ -49,22 +49,25 @@ def decode(
     channel: Channel | None = None,
     *,
     max_record_size: int = DEFAULT_MAX_RECORD_SIZE,
+    scanned: tuple[PSHeader, int, int] | None = None,
 ) -> Delivery:
     """Decode one whole PS-PDU.  `channel` is the connection it came on (HI2 / HI3); when
-    None it is inferred (CC -> HI3, everything else -> HI2)."""
+    None it is inferred (CC -> HI3, everything else -> HI2).  `scanned`: what `scan` (or
+    `fast_scan`) answered for this very record, when the caller has it (the intake looks at
+    the header first): the PSHeader is then not read a second time."""
     if not isinstance(record, (bytes, bytearray, memoryview)):
         raise CodecUsageError(f"a record is bytes, not {type(record).__name__}")
-    rec = bytes(record)
+    rec = record if type(record) is bytes else bytes(record)
     try:
-        return _decode(rec, channel, max_record_size)
+        return _decode(rec, channel, max_record_size, scanned)
     except MalformedRecord:
         raise
     except (IndexError, ValueError, OverflowError, KeyError) as exc:
         raise MalformedRecord("malformed", f"{type(exc).__name__}: {exc}") from None
 
 
-def _decode(rec: bytes, channel: Channel | None, max_record_size: int) -> Delivery:
-    header, pstart, pend = scan(rec, max_record_size)
+def _decode(rec: bytes, channel: Channel | None, max_record_size: int, scanned: tuple[PSHeader, int, int] | None) -> Delivery:
+    header, pstart, pend = scanned or scan(rec, max_record_size)
     fields: Fields = {"header": _header_fields(rec, header)}
     parts: Parts = []
     stamp_us: int | None = None

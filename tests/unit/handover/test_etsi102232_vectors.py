@@ -268,3 +268,13 @@ def test_reencoding_reproduces_openli_bytes(all_records: list[bytes]) -> None:
         assert again == record
         minimal = etsi.encode_ps_pdu(etsi.read_header(record), _payload_of(d))
         assert len(minimal) <= len(record) and etsi.decode(minimal).fields == d.fields
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_decode_after_the_header_was_scanned_is_the_same_decode(request: pytest.FixtureRequest, stream: str) -> None:
+    """The intake scans the PSHeader first and hands the scan to `decode` (`scanned=`): the
+    same delivery, for every record OpenLI wrote."""
+    from calea.handover.etsi102232_header import scan
+
+    for _, record in _records(request, stream):
+        assert etsi.decode(record, _channel(stream), scanned=scan(record)) == etsi.decode(record, _channel(stream))
