@@ -70,6 +70,18 @@ sessions = Table(
     Column("mfa_required", Boolean, nullable=False),
 )
 
+# A purpose stated in the console (C5), kept on the server for the browser session: the pages'
+# links carry its opaque id, never the purpose itself (which would otherwise sit in the
+# browser's history and in every log that records URLs).  Gone with the session.
+reading_contexts = Table(
+    "reading_contexts", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("session_hash", String(64), ForeignKey("sessions.token_hash", ondelete="CASCADE"), nullable=False, index=True),
+    Column("case_id", String(ID), nullable=False),
+    Column("purpose", String(500), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
 api_tokens = Table(
     "api_tokens", metadata, _id(),
     Column("user_id", String(ID), ForeignKey("users.id"), nullable=False, index=True),

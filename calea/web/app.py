@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from calea import __version__
 from calea.audit import log as audit_log
 from calea.errors import CaleaError
+from calea.services import reading
 from calea.services.context import Services
 from calea.web.api import admin, auth, calls, cases, live, recordings, store, traffic
 from calea.web.auth import client_ip
@@ -101,7 +102,9 @@ def _record_request(request: Request, status: int) -> None:
     if err is not None:
         detail = f"{err.code}: {err.message}" + (f" [rule {err.rule}]" if err.rule else "")
     audit_user = getattr(request.state, "audit_user", None)
-    purpose = request.headers.get("x-calea-purpose") or request.query_params.get("purpose")
+    purpose = actor.purpose if actor is not None else (request.query_params.get("purpose") or request.headers.get("x-calea-purpose"))
+    if reading.is_ref(purpose):  # the id of a purpose no session here stated: not a purpose (C5)
+        purpose = None
     object_type, object_id = _object(params)
     event = audit_log.AuditEvent(
         at=svc.now(), action=f"api {request.method} {_route_template(request)}",

@@ -7,7 +7,7 @@ from dataclasses import replace
 from fastapi import Request
 
 from calea.errors import AccessDenied, NotAuthenticated
-from calea.services import users
+from calea.services import reading, users
 from calea.services.context import Actor, Services
 
 COOKIE = "calea_session"
@@ -29,10 +29,11 @@ def resolve(request: Request, *, allow_pending_mfa: bool = False) -> Actor:
         return cached  # type: ignore[no-any-return]
     svc = services(request)
     ip = client_ip(request)
-    purpose = request.headers.get("x-calea-purpose") or request.query_params.get("purpose") or None
+    purpose = request.query_params.get("purpose") or request.headers.get("x-calea-purpose") or None
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        actor = replace(users.resolve_token(svc, header[7:].strip(), ip), purpose=purpose)
+        # a reading context belongs to a browser session: an API client states its purpose in words
+        actor = replace(users.resolve_token(svc, header[7:].strip(), ip), purpose=None if reading.is_ref(purpose) else purpose)
         request.state.actor, request.state.mfa_ok = actor, True
         return actor
     token = request.cookies.get(COOKIE)
@@ -41,11 +42,19 @@ def resolve(request: Request, *, allow_pending_mfa: bool = False) -> Actor:
     if request.method not in ("GET", "HEAD", "OPTIONS") and not same_site(request):
         raise AccessDenied("cross-site request refused", rule="C1")
     actor, mfa_ok = users.resolve_session(svc, token, ip)
+    if reading.is_ref(purpose):  # the console's links: the id of a purpose kept on the server (C5)
+        purpose = reading.resolve(svc, actor.session_id, purpose, request.path_params.get("case_id"))
     actor = replace(actor, purpose=purpose)
     request.state.actor, request.state.mfa_ok = actor, mfa_ok
     if not mfa_ok and not allow_pending_mfa:
         raise NotAuthenticated("the second factor is required (POST /api/v1/auth/mfa)", rule="C4")
     return actor
+
+
+def stated_purpose(request: Request) -> str | None:
+    """The purpose the caller stated for this read (C5), in words: `?purpose=` or the
+    `X-Calea-Purpose` header, the id of a reading context resolved (`calea.services.reading`)."""
+    return resolve(request).purpose
 
 
 def same_site(request: Request) -> bool:

@@ -320,8 +320,68 @@ def test_the_case_page_links_to_the_content_pages(world: World) -> None:
     link = f"/cases/{world.case_id}/calls?intercept_id={voip}"
     assert f'href="{link}"' in case.text
     gate = browser.get(link)
-    assert f'name="intercept_id" value="{voip}"' in gate.text  # the filter survives the purpose form
+    assert f'name="next" value="{link}"' in gate.text  # the filter survives the purpose form
     page = browser.get(link + "&purpose=" + PURPOSE.replace(" ", "+"))
     assert len(rows(page.text)) == 2
     tabs = hrefs(page.text, r"/(messages|traffic)\?")
     assert tabs and all(purpose_of(t) == PURPOSE and parse_qs(urlsplit(t).query)["intercept_id"] == [voip] for t in tabs)
+
+
+# -- the purpose, kept on the server (C5) --------------------------------------------------
+
+def test_the_purpose_form_keeps_the_purpose_on_the_server_and_links_carry_only_its_id(world: World) -> None:
+    """Posted once; the pages' links (the next page, a call, the CSV export of the API, the
+    recording's audio) carry an opaque id, never the words; every read is audited with the words."""
+    browser = world.browser(world.user())
+    voip = world.intercepts[VOIP_LIID]["id"]
+    gate = browser.get(f"/cases/{world.case_id}/calls", params={"intercept_id": voip})
+    assert 'action="/cases/' + world.case_id + '/reading"' in gate.text and 'method="post"' in gate.text
+    sent = browser.post(f"/cases/{world.case_id}/reading", follow_redirects=False,
+                        data={"purpose": PURPOSE, "next": f"/cases/{world.case_id}/calls?intercept_id={voip}"})
+    assert sent.status_code == 303
+    back = sent.headers["location"]
+    ref = purpose_of(back)
+    assert re.fullmatch(r"rc-[0-9a-f]{32}", ref) and parse_qs(urlsplit(back).query)["intercept_id"] == [voip]
+    page = browser.get(back)
+    assert page.status_code == 200 and len(rows(page.text)) == 2
+    assert "Purpose: <q>" + PURPOSE.split("'")[0] in page.text  # shown to the reader, in words
+    links = hrefs(page.text, r"/calls/[0-9a-f-]{36}") + hrefs(page.text, r"/api/v1/cases/[0-9a-f-]{36}/calls\.csv")
+    assert links and all(purpose_of(link) == ref for link in links)
+    words = PURPOSE.split()[0]
+    assert words not in back and all(words not in link for link in links)
+    call = browser.get(next(link for link in links if "/calls/" in link and ".csv" not in link))
+    assert call.status_code == 200
+    export = browser.get(next(link for link in links if link.endswith(".csv") or ".csv?" in link))
+    assert export.status_code == 200
+    # the audit has the purpose in words for each of these reads, and never the id
+    reads = world.audit(case_id=world.case_id)
+    assert any(r["action"] == "calls.export_csv" and r["purpose"] == PURPOSE for r in reads)
+    assert [r["action"] for r in reads if r["purpose"] == ref] == []
+
+
+def test_a_purpose_id_is_worth_nothing_in_another_session_or_another_case(world: World) -> None:
+    """The id belongs to the session that stated the purpose and to its case: another
+    session (even of the same user) is asked again, and so is a signed-out one."""
+    user = world.user()
+    mine = world.browser(user)
+    sent = mine.post(f"/cases/{world.case_id}/reading", follow_redirects=False,
+                     data={"purpose": PURPOSE, "next": f"/cases/{world.case_id}/calls"})
+    ref = purpose_of(sent.headers["location"])
+    other = world.browser(user)
+    asked = other.get(f"/cases/{world.case_id}/calls", params={"purpose": ref})
+    assert "State the purpose of this read" in asked.text and not rows(asked.text)
+    api = other.get(f"/api/v1/cases/{world.case_id}/calls.csv", params={"purpose": ref})
+    assert api.status_code in (400, 403) and "purpose" in api.text
+    mine.post("/logout", follow_redirects=False)  # the session ends: its reading contexts go with it
+    again = world.browser(user)
+    assert "State the purpose" in again.get(f"/cases/{world.case_id}/calls", params={"purpose": ref}).text
+
+
+def test_the_purpose_form_refuses_an_empty_purpose_and_a_page_elsewhere(world: World) -> None:
+    browser = world.browser(world.user())
+    empty = browser.post(f"/cases/{world.case_id}/reading", follow_redirects=False,
+                         data={"purpose": "   ", "next": f"/cases/{world.case_id}/messages"})
+    assert empty.status_code == 400 and "State the purpose" in empty.text and "state the purpose of the read" in empty.text
+    away = browser.post(f"/cases/{world.case_id}/reading", follow_redirects=False,
+                        data={"purpose": PURPOSE, "next": "https://elsewhere.example/"})
+    assert away.status_code == 400 and "the page to go back to is not one of this case" in away.text

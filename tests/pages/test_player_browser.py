@@ -6,6 +6,7 @@ the <audio> element must know the recording's length from the Opus rendition."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -72,8 +73,13 @@ def test_call_page_draws_the_waveform_and_plays_the_recording(world: World, serv
             page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit]")
             page.wait_for_url(f"{served}/cases")
-            page.goto(f"{served}/cases/{world.case_id}/calls/{call['id']}?purpose={quote(PURPOSE)}")
+            page.goto(f"{served}/cases/{world.case_id}/calls/{call['id']}")  # the page asks the purpose first (C5)
+            page.fill("input[name=purpose]", PURPOSE)
+            page.click("form[action$='/reading'] button[type=submit]")
             page.wait_for_selector("[data-player][data-waveform=drawn]", timeout=20_000)
+            # kept on the server: the address and the audio's carry its id, not its words
+            assert re.search(r"[?&]purpose=rc-[0-9a-f]{32}(&|$)", page.url) and quote(PURPOSE.split()[0]) not in page.url
+            assert "purpose=rc-" in (page.get_attribute("[data-player] audio", "src") or "")
             page.wait_for_function("() => isFinite(document.querySelector('[data-player] audio').duration)", timeout=20_000)
             duration = page.evaluate("() => document.querySelector('[data-player] audio').duration")
             if os.environ.get("CALEA_SCREENSHOT"):  # the README's picture: CALEA_SCREENSHOT=docs/screenshot.png

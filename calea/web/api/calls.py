@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from calea.services import calls, line_sheets
 from calea.services.context import Actor
-from calea.web.auth import current_actor, require_scope, services
+from calea.web.auth import current_actor, require_scope, services, stated_purpose
 
 router = APIRouter(tags=["calls"])
 
@@ -52,9 +52,6 @@ def writer(actor: Actor = Depends(current_actor)) -> Actor:
     return actor
 
 
-def _purpose(request: Request, purpose: str | None) -> str | None:
-    return purpose or request.headers.get("x-calea-purpose")
-
 
 def _csv(name: str, lines: Any) -> StreamingResponse:
     return StreamingResponse(lines, media_type="text/csv; charset=utf-8",
@@ -68,7 +65,7 @@ def list_calls(case_id: str, request: Request, purpose: str | None = None, since
                actor: Actor = Depends(reader)) -> dict[str, Any]:
     """Calls of the case, newest first: parties (E.164), times, outcome, pen register
     (outgoing) or trap and trace (incoming) (A1).  Grant and purpose (C2, C5)."""
-    return calls.list_calls(services(request), actor, case_id, purpose=_purpose(request, purpose), since=since,
+    return calls.list_calls(services(request), actor, case_id, purpose=stated_purpose(request), since=since,
                             until=until, direction=direction, outcome=outcome, limit=limit, offset=offset)
 
 
@@ -76,7 +73,7 @@ def list_calls(case_id: str, request: Request, purpose: str | None = None, since
 def calls_csv(case_id: str, request: Request, purpose: str | None = None, since: str | None = None,
               until: str | None = None, actor: Actor = Depends(reader)) -> StreamingResponse:
     """The case's calls as CSV, oldest first."""
-    lines = calls.calls_csv(services(request), actor, case_id, purpose=_purpose(request, purpose), since=since,
+    lines = calls.calls_csv(services(request), actor, case_id, purpose=stated_purpose(request), since=since,
                             until=until)
     return _csv(f"calls-{case_id}.csv", lines)
 
@@ -87,14 +84,14 @@ def pen_register(case_id: str, request: Request, purpose: str | None = None, sin
                  actor: Actor = Depends(reader)) -> dict[str, Any]:
     """Call-identifying events in time order (set-up, ringing, answer, redirect, release,
     dialling digits, cell); never post-cut-through digits (A6)."""
-    return calls.pen_register_events(services(request), actor, case_id, purpose=_purpose(request, purpose),
+    return calls.pen_register_events(services(request), actor, case_id, purpose=stated_purpose(request),
                                      since=since, until=until, limit=limit, offset=offset)
 
 
 @router.get("/cases/{case_id}/pen-register.csv")
 def pen_register_csv(case_id: str, request: Request, purpose: str | None = None, since: str | None = None,
                      until: str | None = None, actor: Actor = Depends(reader)) -> StreamingResponse:
-    lines = calls.events_csv(services(request), actor, case_id, purpose=_purpose(request, purpose), since=since,
+    lines = calls.events_csv(services(request), actor, case_id, purpose=stated_purpose(request), since=since,
                              until=until)
     return _csv(f"pen-register-{case_id}.csv", lines)
 
@@ -109,13 +106,13 @@ def rebuild(case_id: str, request: Request, actor: Actor = Depends(writer)) -> d
 def get_call(call_id: str, request: Request, purpose: str | None = None,
              actor: Actor = Depends(reader)) -> dict[str, Any]:
     """One call with its events."""
-    return calls.get_call(services(request), actor, call_id, purpose=_purpose(request, purpose))
+    return calls.get_call(services(request), actor, call_id, purpose=stated_purpose(request))
 
 
 @router.get("/cases/{case_id}/line-sheets")
 def list_sheets(case_id: str, request: Request, purpose: str | None = None, call_id: str | None = None,
                 actor: Actor = Depends(reader)) -> list[dict[str, Any]]:
-    return line_sheets.list_sheets(services(request), actor, case_id, purpose=_purpose(request, purpose),
+    return line_sheets.list_sheets(services(request), actor, case_id, purpose=stated_purpose(request),
                                    call_id=call_id)
 
 
@@ -125,13 +122,13 @@ def create_sheet(case_id: str, data: LineSheetIn, request: Request, purpose: str
     """A monitor's line sheet (synopsis, pertinence, participants, language).  Only for a
     communication an eavesdropping authority covered (A6)."""
     return line_sheets.create(services(request), actor, case_id, data.model_dump(exclude_none=True),
-                              purpose=_purpose(request, purpose))
+                              purpose=stated_purpose(request))
 
 
 @router.get("/line-sheets/{sheet_id}")
 def get_sheet(sheet_id: str, request: Request, purpose: str | None = None,
               actor: Actor = Depends(reader)) -> dict[str, Any]:
-    return line_sheets.get(services(request), actor, sheet_id, purpose=_purpose(request, purpose))
+    return line_sheets.get(services(request), actor, sheet_id, purpose=stated_purpose(request))
 
 
 @router.patch("/line-sheets/{sheet_id}")
@@ -139,7 +136,7 @@ def update_sheet(sheet_id: str, data: LineSheetPatch, request: Request, purpose:
                  actor: Actor = Depends(writer)) -> dict[str, Any]:
     """The monitor corrects their line sheet until it is signed."""
     return line_sheets.update_sheet(services(request), actor, sheet_id, data.model_dump(exclude_none=True),
-                                    purpose=_purpose(request, purpose))
+                                    purpose=stated_purpose(request))
 
 
 @router.post("/line-sheets/{sheet_id}/review")
@@ -150,7 +147,7 @@ def review_sheet(sheet_id: str, data: ReviewIn, request: Request, purpose: str |
     manager = getattr(request.app.state, "intake", None)
     store_writer = manager.intake.writer if manager is not None else None
     return line_sheets.review(services(request), actor, sheet_id, decision=data.decision, note=data.note,
-                              purpose=_purpose(request, purpose), writer=store_writer)
+                              purpose=stated_purpose(request), writer=store_writer)
 
 
 @router.get("/cases/{case_id}/line-sheets.pdf")
@@ -158,7 +155,7 @@ def line_sheets_pdf(case_id: str, request: Request, purpose: str | None = None, 
                     authority_id: str | None = None, actor: Actor = Depends(reader)) -> Response:
     """The line sheets of one UTC day (`?day=YYYY-MM-DD`) or of an authority's period
     (`?authority_id=`) as a PDF."""
-    name, data = line_sheets.export_pdf(services(request), actor, case_id, purpose=_purpose(request, purpose),
+    name, data = line_sheets.export_pdf(services(request), actor, case_id, purpose=stated_purpose(request),
                                         day=day, authority_id=authority_id)
     return Response(data, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from calea.services import recordings
 from calea.services.context import Actor
-from calea.web.auth import current_actor, require_scope, services
+from calea.web.auth import current_actor, require_scope, services, stated_purpose
 
 router = APIRouter(tags=["recordings"])
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
@@ -45,9 +45,6 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return first, min(last, size - 1)
 
 
-def _purpose(request: Request, purpose: str | None) -> str | None:
-    return purpose or request.headers.get("x-calea-purpose")
-
 
 def reader(actor: Actor = Depends(current_actor)) -> Actor:
     require_scope(actor, "cases:read")
@@ -58,20 +55,20 @@ def reader(actor: Actor = Depends(current_actor)) -> Actor:
 def list_recordings(case_id: str, request: Request, purpose: str | None = None, limit: int = Query(200, ge=1, le=1000),
                     actor: Actor = Depends(reader)) -> list[dict[str, Any]]:
     """Stereo recordings of the case's calls (left: the target, right: the other party)."""
-    return recordings.list_recordings(services(request), actor, case_id, purpose=_purpose(request, purpose), limit=limit)
+    return recordings.list_recordings(services(request), actor, case_id, purpose=stated_purpose(request), limit=limit)
 
 
 @router.get("/cases/{case_id}/recordings/{recording_id}")
 def get_recording(case_id: str, recording_id: str, request: Request, purpose: str | None = None,
                   actor: Actor = Depends(reader)) -> dict[str, Any]:
     """One recording: times, files (SHA-256, size), markers (minimized intervals, digits, streams)."""
-    return recordings.get_recording(services(request), actor, case_id, recording_id, purpose=_purpose(request, purpose))
+    return recordings.get_recording(services(request), actor, case_id, recording_id, purpose=stated_purpose(request))
 
 
 def _serve(request: Request, case_id: str, recording_id: str, which: str, purpose: str | None, actor: Actor) -> Response:
     asked = request.headers.get("range")
     f = recordings.open_file(services(request), actor, case_id, recording_id, which,
-                             purpose=_purpose(request, purpose), byte_range=asked)
+                             purpose=stated_purpose(request), byte_range=asked)
     size = len(f.data)
     headers = {"Accept-Ranges": "bytes", "ETag": f'"{f.sha256}"', "Cache-Control": "no-store",
                "Content-Disposition": f'inline; filename="{f.filename}"'}

@@ -17,17 +17,18 @@ rule id on the page it came from.
     _messages      SMS / MMS threads per counter-party
     _traffic       IP flows, the pcap download and the web-visitor report
     _content       what the content pages share: access before reading, the stated purpose
+                   (kept on the server: `POST /cases/{case_id}/reading`)
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from calea.web.pages import _account, _admin, _audit, _calls, _case_actions, _cases, _live, _messages, _traffic
+from calea.web.pages import _account, _admin, _audit, _calls, _case_actions, _cases, _content, _live, _messages, _traffic
 from calea.web.pages._common import error_page, render
 
 router = APIRouter(include_in_schema=False)
-for _module in (_account, _cases, _case_actions, _admin, _audit, _live, _calls, _messages, _traffic):
+for _module in (_account, _cases, _case_actions, _admin, _audit, _live, _calls, _messages, _traffic, _content):
     router.include_router(_module.router)
 
 __all__ = ["error_page", "render", "router"]

@@ -26,7 +26,7 @@ from calea.sessions.call_model import DIRECTIONS, OUTCOMES
 from calea.web.auth import services
 from calea.web.pages._common import Signed, record_refusal, render, text
 from calea.web.pages._content import (
-    ask_purpose, chosen_intercept, content_case, intercept_choices, iso, page_count, requested_page, stated_purpose, when,
+    ask_purpose, chosen_intercept, content_case, intercept_choices, iso, page_count, requested_page, purpose_link, stated_purpose, when,
 )
 
 router = APIRouter()
@@ -66,7 +66,7 @@ def calls_page(case_id: str, request: Request, actor: Actor = Signed) -> Respons
     liids = {i["id"]: i["liid"] for i in choices}
     pages = page_count(found["total"], PAGE_SIZE)
     return render(request, "content/calls.html", status=error.status if error else 200, error=error, case=case,
-                  section="calls", purpose=purpose, filters=filters, intercepts=choices, liids=liids,
+                  section="calls", purpose=purpose_link(request), purpose_text=purpose, filters=filters, intercepts=choices, liids=liids,
                   calls=found["calls"], total=found["total"], page=page, pages=pages, page_size=PAGE_SIZE,
                   directions=DIRECTIONS, outcomes=OUTCOMES, export={"since": iso(since), "until": iso(until)})
 
@@ -88,12 +88,12 @@ def call_page(case_id: str, call_id: str, request: Request, actor: Actor = Signe
         sheets = line_sheets.list_sheets(svc, actor, case_id, purpose=purpose, call_id=call_id)
     except AccessDenied as exc:  # C1: a role that reads no content has no line sheet to read
         sheets, sheets_refused = None, exc
-    players = [player(case_id, r, media["minimization"], purpose) for r in media["recordings"]]
+    players = [player(case_id, r, media["minimization"], purpose_link(request)) for r in media["recordings"]]
     start = call["started_at"]
     call["quarantined"] = media["quarantined"]  # B3: the call's own flag, or its intercept's
     for e in call["events"]:
         e["offset"] = (e["at"] - start).total_seconds()
-    return render(request, "content/call.html", case=case, section="calls", purpose=purpose, call=call,
+    return render(request, "content/call.html", case=case, section="calls", purpose=purpose_link(request), purpose_text=purpose, call=call,
                   players=players, minimization=media["minimization"], content_authorised=media["content_authorised"],
                   sheets=sheets, sheets_refused=sheets_refused, liid=call["liid"])
 

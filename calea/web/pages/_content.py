@@ -2,10 +2,13 @@
 is read (C2), the stated purpose every read carries (C5), links that keep it, the time and
 size formats of the tables.
 
-The purpose travels in the query string (`?purpose=`), as the JSON API accepts it, so that
-the links of these pages -- the next page of calls, a call, its recording's `<audio src>`,
-a CSV or pcap download -- each carry it to the service that records it with the read.
-A page without one asks for it first, after the grant was checked, and reads nothing.
+A page without a purpose asks for it first, after the grant was checked, and reads nothing.
+The form posts it to `POST /cases/{case_id}/reading`, which keeps it on the server for the
+session and the case (`calea.services.reading`) and sends the reader back with its opaque id
+in `?purpose=`: the links of these pages -- the next page of calls, a call, its recording's
+`<audio src>`, a CSV or pcap download -- carry the id, and the service that records each read
+gets the purpose in words.  The purpose itself is never in a URL, so never in the browser's
+history.  (A purpose in words in `?purpose=`, as the JSON API takes it, works too.)
 """
 
 from __future__ import annotations
@@ -13,21 +16,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
-from fastapi import Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from starlette.datastructures import FormData
 
 from calea.domain.cases import Case
 from calea.errors import CaleaError, InvalidInput
-from calea.services import intercepts
+from calea.services import intercepts, reading
 from calea.services.access import Level, ensure_case_access
 from calea.services.context import Actor
 from calea.services.dataread import REVIEWERS
 from calea.web.auth import services
-from calea.web.pages._common import record_refusal, render, templates, text, utc
+from calea.web.auth import stated_purpose as resolved_purpose
+from calea.web.pages._common import Signed, Submitted, record_refusal, render, templates, text, utc
 
-PURPOSE_MAX = 500
+router = APIRouter()
+
+PURPOSE_MAX = reading.PURPOSE_MAX
 SECTIONS = (("calls", "Calls"), ("messages", "Messages"), ("traffic", "Traffic"))
 
 
@@ -40,7 +47,35 @@ def content_case(request: Request, actor: Actor, case_id: str) -> Case:
 
 
 def stated_purpose(request: Request) -> str:
+    """The purpose of this read in words ('' when none was stated, or its id is not this
+    session's for this case)."""
+    return (resolved_purpose(request) or "")[:PURPOSE_MAX]
+
+
+def purpose_link(request: Request) -> str:
+    """What the page's links carry in `?purpose=`: as it came (the id of a reading context,
+    or words from an API-style link)."""
     return text(request.query_params, "purpose")[:PURPOSE_MAX]
+
+
+@router.post("/cases/{case_id}/reading")
+def state_purpose(case_id: str, request: Request, actor: Actor = Signed, form: FormData = Submitted) -> Response:
+    """The purpose form (C5): kept for this session and case; back to the page that asked,
+    its link carrying the purpose's id."""
+    case = content_case(request, actor, case_id)
+    back = text(form, "next")
+    prefix = f"/cases/{case_id}/"
+    if not back.startswith(prefix) or "//" in back or "\\" in back:
+        raise InvalidInput("the page to go back to is not one of this case's", field="next")
+    path, _, query = back.partition("?")
+    try:
+        ref = reading.state(services(request), actor, case_id, text(form, "purpose"))
+    except InvalidInput as exc:
+        record_refusal(request, exc)
+        kept = {k: v for k, v in parse_qsl(query) if k != "purpose"}
+        return ask_purpose(request, case, path[len(prefix):].split("/")[0], keep=kept, path=path, error=exc)
+    kept = [(k, v) for k, v in parse_qsl(query) if k != "purpose"]
+    return RedirectResponse(f"{path}?{urlencode([('purpose', ref), *kept], quote_via=quote)}", status_code=303)
 
 
 Download = tuple[Iterable[Any], str, str]  # (chunks or lines, media type, file name)
@@ -96,10 +131,12 @@ def chosen_intercept(query: Mapping[str, Any], choices: list[dict[str, Any]]) ->
 
 
 def ask_purpose(request: Request, case: Case, section: str, *, keep: Mapping[str, str] | None = None,
-                heading: str = "") -> Response:
-    """The form that asks for the purpose of the read (C5) before anything is read."""
+                heading: str = "", path: str | None = None, error: CaleaError | None = None) -> Response:
+    """The form that asks for the purpose of the read (C5) before anything is read; it comes
+    back to this page (`path`, default the one asked for) with the filters in `keep`."""
     kept = {k: v for k, v in (keep or {}).items() if v and k != "purpose"}
-    return render(request, "content/purpose.html", case=case, section=section, keep=kept,
+    return render(request, "content/purpose.html", status=error.status if error else 200, error=error, case=case,
+                  section=section, next=url(path or request.url.path, **kept),
                   heading=heading or dict(SECTIONS).get(section, section.title()))
 
 

@@ -33,7 +33,7 @@ from calea.web.auth import services
 from calea.web.pages._common import Signed, record_refusal, render, text
 from calea.web.pages._content import (
     Download, ask_purpose, chosen_intercept, content_case, download, intercept_choices, page_count, requested_page,
-    stated_purpose,
+    purpose_link, stated_purpose,
 )
 
 router = APIRouter()
@@ -103,7 +103,7 @@ def messages_view(request: Request, actor: Actor, case_id: str, *, error: CaleaE
         page = 1
     prtt_only = bool(auths) and not any(a["allows_content"] for a in auths)
     return render(request, "content/messages.html", status=error.status if error else 200, error=error, case=case,
-                  section="messages", purpose=purpose, filters=filters, intercepts=choices, threads=threads,
+                  section="messages", purpose=purpose_link(request), purpose_text=purpose, filters=filters, intercepts=choices, threads=threads,
                   messages=shown, prtt_only=prtt_only, reads_content=reads_content(actor), total=total, page=page,
                   pages=page_count(total, PAGE_SIZE), page_size=PAGE_SIZE, threads_total=threads_total,
                   threads_page=threads_page, threads_pages=page_count(threads_total, THREADS_PAGE_SIZE),

@@ -30,7 +30,7 @@ from calea.web.auth import services
 from calea.web.pages._common import Signed, record_refusal, render, text
 from calea.web.pages._content import (
     Download, ask_purpose, chosen_intercept, content_case, download, intercept_choices, iso, page_count, requested_page,
-    stated_purpose, when,
+    purpose_link, stated_purpose, when,
 )
 
 router = APIRouter()
@@ -120,7 +120,7 @@ def traffic_view(request: Request, actor: Actor, case_id: str, *, error: CaleaEr
     if report is not None:
         csv_link = {"url": report["url"], "start": iso(when(q, "vstart")), "end": iso(when(q, "vend"))}
     return render(request, "content/traffic.html", status=error.status if error else 200, error=error,
-                  open_form=open_form, case=case, section="traffic", purpose=purpose, form=form, intercepts=choices,
+                  open_form=open_form, case=case, section="traffic", purpose=purpose_link(request), purpose_text=purpose, form=form, intercepts=choices,
                   flows=flows, report=report, csv_link=csv_link, web_urls=urls, protocols=PROTOCOLS,
                   formats=FORMATS, page=page, pages=page_count(flows["total"], FLOW_PAGE_SIZE),
                   page_size=FLOW_PAGE_SIZE, flow_filters={k: form[k] for k in ("intercept_id", "start", "end")},
