@@ -533,7 +533,8 @@ class Intake:
         seen = time.monotonic()
         with self.svc.db.read() as conn:
             self.stats.streams = {
-                (r.liid, r.cin, r.channel): _state(r, seen) for r in conn.execute(select(streams).where(streams.c.last_at >= since))
+                (r.liid, r.cin, r.channel): _state(r.max_seq, r.received, r.duplicates, r.gaps, seen)
+                for r in conn.execute(select(streams).where(streams.c.last_at >= since))
             }
 
     def _stream(self, key: tuple[str, str, str]) -> StreamState:
@@ -546,14 +547,7 @@ class Intake:
             if self._lookup_conn is None:
                 self._lookup_conn = self._lookups.enter_context(self.svc.db.read())
             row = _stream_row(self._lookup_conn, key)
-        if row is None:
-            state = StreamState()
-        else:
-            max_seq, received, duplicates, gaps = row
-            if isinstance(gaps, (str, bytes)):  # (SQLite's JSON text: no type processing on this path)
-                gaps = orjson.loads(gaps)
-            state = StreamState(int(max_seq), int(received), int(duplicates), [list(g) for g in gaps])
-        self.stats.streams[key] = state
+        state = self.stats.streams[key] = StreamState() if row is None else _state(*row)
         return state
 
     def _stream_rows(self, keys: set[tuple[str, str, str]], now: datetime, seen: float) -> list[dict[str, Any]]:
@@ -575,8 +569,12 @@ class Intake:
             del states[key]
 
 
-def _state(row: Any, seen: float) -> StreamState:
-    return StreamState(int(row.max_seq), int(row.received), int(row.duplicates), [list(g) for g in row.gaps], seen)
+def _state(max_seq: Any, received: Any, duplicates: Any, gaps: Any, seen: float = 0.0) -> StreamState:
+    """A stream's state from its `streams` row (`gaps` as the driver gives it: JSON text from
+    the cursor on SQLite, a list through SQLAlchemy or psycopg)."""
+    if isinstance(gaps, (str, bytes)):
+        gaps = orjson.loads(gaps)
+    return StreamState(int(max_seq), int(received), int(duplicates), [list(g) for g in gaps], seen)
 
 
 def _weight(parcel: list[Received]) -> int:
