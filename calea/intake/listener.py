@@ -197,26 +197,19 @@ class IntakeProtocol(asyncio.Protocol):
 
 
 class DatagramProtocol(asyncio.DatagramProtocol):
-    """PCESP call content: UDP datagrams of a 4-byte CCC id and an IP/RTP packet."""
+    """PCESP call content: UDP datagrams of a 4-byte CCC id and an IP/RTP packet, queued as
+    received.  The pipeline decodes them: the LIID of a CCC id is the one its CCOpen named,
+    and the pipeline has read every CCOpen queued before the datagram (the CDC comes over
+    TCP, a different connection, and may still be in the queue when the datagram arrives)."""
 
-    def __init__(self, intake: Intake, spec: ListenerSpec, ccc_map: dict[int, str]) -> None:
+    def __init__(self, intake: Intake, spec: ListenerSpec) -> None:
         self.intake = intake
         self.spec = spec
-        self.ccc_map = ccc_map
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        from calea.handover.registry import decode_ccc
-
-        now = self.intake.svc.now()
-        peer = f"{addr[0]}:{addr[1]}"
         if self.spec.allowed and not _allowed(addr[0], self.spec.allowed):
             return
-        try:
-            delivery = decode_ccc(data, self.ccc_map, now)
-        except MalformedRecord as exc:
-            self.intake.writer.write([], [], [Malformed(now, peer, "hi3", "pcesp-ccc", exc.reason, str(exc), data)])
-            return
-        self.intake.offer(Received(data, Channel.HI3, "pcesp-ccc", peer, now, delivery))
+        self.intake.offer(Received(data, Channel.HI3, "pcesp-ccc", f"{addr[0]}:{addr[1]}", self.intake.svc.now()))
 
 
 UDP_RECEIVE_BUFFER = 8 << 20  # PCESP over UDP has no back-pressure: the kernel buffer is the cushion
@@ -256,15 +249,15 @@ def _allowed(host: str, networks: tuple[str, ...]) -> bool:
     return any(addr in ipaddress.ip_network(n, strict=False) for n in networks)
 
 
-async def start_listeners(intake: Intake, specs: list[ListenerSpec], registry: Registry | None = None,
-                          ccc_map: dict[int, str] | None = None) -> tuple[list[asyncio.AbstractServer], Registry]:
+async def start_listeners(intake: Intake, specs: list[ListenerSpec],
+                          registry: Registry | None = None) -> tuple[list[asyncio.AbstractServer], Registry]:
     registry = registry or Registry()
     loop = asyncio.get_running_loop()
     servers: list[asyncio.AbstractServer] = []
     for spec in specs:
         if spec.format == "pcesp-ccc":
             transport, _ = await loop.create_datagram_endpoint(
-                lambda s=spec: DatagramProtocol(intake, s, ccc_map if ccc_map is not None else {}), local_addr=(spec.host, spec.port))
+                lambda s=spec: DatagramProtocol(intake, s), local_addr=(spec.host, spec.port))
             widen_receive_buffer(transport.get_extra_info("socket"))
             servers.append(_DatagramServer(transport))  # type: ignore[arg-type]
             continue

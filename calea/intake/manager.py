@@ -82,7 +82,7 @@ class IntakeManager:
                 if key in self.listening:
                     continue
                 try:
-                    servers, _ = await start_listeners(self.intake, [spec], self.registry, self.intake.ccc_map)
+                    servers, _ = await start_listeners(self.intake, [spec], self.registry)
                 except OSError as exc:
                     self.errors[f"{spec.carrier}:{spec.port}"] = str(exc)
                     log.error("cannot listen for %s on %s:%s: %s", spec.carrier, spec.host, spec.port, exc)

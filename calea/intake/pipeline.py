@@ -14,7 +14,7 @@ import threading
 import time
 from collections import Counter
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -31,7 +31,7 @@ from calea.handover.etsi102232 import decode as decode_etsi
 from calea.handover.etsi102232 import read_header
 from calea.handover.etsi102232_fast import fast_scan
 from calea.handover.model import Channel, Delivery, RecordKind
-from calea.handover.registry import FORMATS
+from calea.handover.registry import FORMATS, decode_ccc
 from calea.services.context import Services
 from calea.services.rows import authority_from, intercept_from
 from calea.sessions.ccpackets import header_item
@@ -69,6 +69,9 @@ def _stream_row(conn: Any, key: tuple[str, str, str]) -> tuple[Any, ...] | None:
     finally:
         cursor.close()
 
+# PacketCable call content comes over UDP beside the CDC's TCP: packets sent just before a CCClose
+# may be read after it.  The CCC id keeps its LIID this long after its CCClose.
+CCC_GRACE = timedelta(seconds=10)
 ALERT_EVERY = timedelta(minutes=1)  # at most one unauthorized-delivery alert per LIID and rule a minute
 
 
@@ -80,7 +83,7 @@ class Received(NamedTuple):
     format: str
     peer: str
     received_at: datetime
-    delivery: Delivery | None = None  # already decoded (datagram formats)
+    delivery: Delivery | None = None  # already decoded (a replay of stored deliveries; tests)
 
 
 @dataclass
@@ -148,10 +151,11 @@ class Intake:
         self._thread: threading.Thread | None = None
         self._drained = threading.Condition()
         self._wrote = False  # whether the batch in `process` reached the store
-        self.ccc_map: dict[int, str] = {}
+        self.ccc_map: dict[int, str] = {}  # PacketCable call-content ids -> LIID, learnt from CCOpen
+        self._ccc_ends: dict[int, datetime] = {}  # CCC ids a CCClose ended -> when they leave the map
         # Called after each durable batch with the items stored (sessions, live monitors).
         # A subscriber must be quick and must not raise; it runs on the intake thread.
-        self.subscribers: list[Callable[[list[StoreItem]], None]] = []  # PacketCable call-content ids -> LIID, learnt from CCOpen
+        self.subscribers: list[Callable[[list[StoreItem]], None]] = []
         # Stream state: the streams seen in the last `stream_idle` seconds are in memory; any
         # other is looked up in the store when it comes back (a call's CIN is a stream of its
         # own, so memory would otherwise grow by one state per call for ever).
@@ -298,6 +302,8 @@ class Intake:
         if time.monotonic() - self._snapshot_at >= self.snapshot_seconds:
             self.refresh_snapshot()
         now = self.svc.now()
+        if self._ccc_ends:
+            self._expire_ccc(now)
         items: list[StoreItem] = []
         refused: list[Refusal] = []
         bad: list[Malformed] = []
@@ -368,12 +374,12 @@ class Intake:
                                    d.fields, tuple([p for p in d.content if p.data]) if d.content else (), ()))
                     continue
             try:
-                if rec.delivery is None:
-                    deliveries = FORMATS[rec.format].decode(rec.record, rec.channel)
-                elif rec.delivery.format == "pcesp-ccc" and not rec.delivery.liid:
-                    deliveries = [self._map_ccc(rec.delivery)]
-                else:
+                if rec.delivery is not None:
                     deliveries = [rec.delivery]
+                elif rec.format == "pcesp-ccc":  # its LIID: the CCC map's, after every CCOpen queued before it
+                    deliveries = [decode_ccc(rec.record, self.ccc_map, rec.received_at)]
+                else:
+                    deliveries = FORMATS[rec.format].decode(rec.record, rec.channel)
             except MalformedRecord as exc:
                 bad.append(Malformed(now, rec.peer, rec.channel.value, rec.format, exc.reason, str(exc), rec.record))
                 continue
@@ -446,21 +452,17 @@ class Intake:
             except (TypeError, ValueError):
                 continue
             if d.fields.get("message") == "ccclose":
-                self.ccc_map.pop(key, None)
+                if key in self.ccc_map:
+                    self._ccc_ends[key] = self.svc.now() + CCC_GRACE
             else:
                 self.ccc_map[key] = d.liid
+                self._ccc_ends.pop(key, None)
 
-    def _map_ccc(self, d: Delivery) -> Delivery:
-        """A call-content datagram whose CCC id the listener did not know when it arrived: its
-        CCOpen may have come before it on the CDC connection and still been in the queue (the
-        two are different connections, TCP and UDP).  The map as of now, after every record
-        queued before the datagram, decides; an id still unknown is refused (A7)."""
-        liid = self.ccc_map.get(d.fields.get("ccc_id"))  # type: ignore[arg-type]
-        if liid is None:
-            return d
-        fields = dict(d.fields)
-        fields.pop("unmapped_ccc", None)
-        return replace(d, liid=liid, fields=fields)
+    def _expire_ccc(self, now: datetime) -> None:
+        """CCC ids whose CCClose is more than CCC_GRACE old leave the map."""
+        for key in [k for k, end in self._ccc_ends.items() if end <= now]:
+            del self._ccc_ends[key]
+            self.ccc_map.pop(key, None)
 
     def _new(self, key: tuple[str, str, str], seq: int, touched: set[tuple[str, str, str]]) -> bool:
         """Whether the record with this sequence number is new on its stream (a resend after a

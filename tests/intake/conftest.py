@@ -84,7 +84,7 @@ class RunningIntake:
             specs.append(ListenerSpec("ExampleTel", fmt, channel, "127.0.0.1", port))
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        fut = asyncio.run_coroutine_threadsafe(start_listeners(intake, specs, self.registry, intake.ccc_map), self.loop)
+        fut = asyncio.run_coroutine_threadsafe(start_listeners(intake, specs, self.registry), self.loop)
         self.servers, _ = fut.result(timeout=10)
         intake.start()
 

@@ -24,13 +24,14 @@ def test_content_that_overtook_its_ccopen_is_stored(setup: Setup) -> None:
     setup.intercept("PC-RACE-1", [{"kind": "e164", "value": "+12125550100"}])
     now = setup.clock.now()
     cdc = pe.call_flow("PC-RACE-1", "AE-1", CALL, "2125550100", "7185550199", 0x1A2B3C4D, now - timedelta(seconds=70))[:2]
-    early = encode_ccc(0x1A2B3C4D, RTP)  # decoded by the listener before the CCOpen was learnt
+    early = encode_ccc(0x1A2B3C4D, RTP)  # received before the CCOpen was learnt
     stray = encode_ccc(0x0BADF00D, RTP)  # no CCOpen names it
     intake = Intake(setup.svc)
     try:
         batch = [Received(r, Channel.HI2, "pcesp", "cdc-peer", now) for r in cdc]
-        batch += [Received(d, Channel.HI3, "pcesp-ccc", "ccc-peer", now, decode_ccc(d, {}, now)) for d in (early, stray)]
-        assert batch[2].delivery.liid == "" and batch[2].delivery.fields["unmapped_ccc"]
+        batch += [Received(d, Channel.HI3, "pcesp-ccc", "ccc-peer", now) for d in (early, stray)]  # as the listener queues them
+        arrived = decode_ccc(early, intake.ccc_map, now)  # what the map said when the datagram arrived
+        assert arrived.liid == "" and arrived.fields["unmapped_ccc"]
         intake.process(batch)
     finally:
         setup.svc.store_writer().close()
@@ -39,3 +40,29 @@ def test_content_that_overtook_its_ccopen_is_stored(setup: Setup) -> None:
         refused = conn.execute(select(refusals.c.liid, refusals.c.rule, refusals.c.cin)).all()
     assert stored == 1
     assert [(r.liid, r.rule) for r in refused] == [("", "A7")]
+
+
+def test_content_that_trails_its_ccclose_keeps_its_liid_for_a_grace_period(setup: Setup) -> None:
+    """UDP packets sent just before the CCClose may be read after it: for CCC_GRACE the id still
+    names its LIID; after that it names nothing (A7)."""
+    from calea.intake.pipeline import CCC_GRACE
+
+    setup.intercept("PC-RACE-2", [{"kind": "e164", "value": "+12125550100"}])
+    now = setup.clock.now()
+    flow = pe.call_flow("PC-RACE-2", "AE-1", CALL, "2125550100", "7185550199", 0x2B3C4D5E, now - timedelta(seconds=70))
+    ccc = encode_ccc(0x2B3C4D5E, RTP)
+    intake = Intake(setup.svc)
+    try:
+        intake.process([Received(r, Channel.HI2, "pcesp", "cdc-peer", now) for r in flow]  # ends with its CCClose
+                       + [Received(ccc, Channel.HI3, "pcesp-ccc", "ccc-peer", now)])  # read after it
+        setup.clock.advance(CCC_GRACE - timedelta(seconds=1))
+        intake.process([Received(ccc, Channel.HI3, "pcesp-ccc", "ccc-peer", setup.clock.now())])
+        setup.clock.advance(timedelta(seconds=2))
+        intake.process([Received(ccc, Channel.HI3, "pcesp-ccc", "ccc-peer", setup.clock.now())])
+    finally:
+        setup.svc.store_writer().close()
+    with setup.svc.db.read() as conn:
+        stored = conn.execute(select(func.sum(cc_chunks.c.count)).where(cc_chunks.c.liid == "PC-RACE-2")).scalar()
+        refused = conn.execute(select(refusals.c.rule)).all()
+    assert stored == 2 and [r.rule for r in refused] == ["A7"]
+    assert 0x2B3C4D5E not in intake.ccc_map
