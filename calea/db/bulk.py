@@ -1,7 +1,13 @@
-"""Bulk inserts for the intake's busiest table: exactly the rows `conn.execute(insert(table),
-rows)` writes, with each column's bind processing run once per column over the whole batch
-instead of through SQLAlchemy's per-row parameter building (which costs more than the
-database's own work at intake rates).  Same SQL, same types, same transaction.
+"""Statements the intake runs too often for SQLAlchemy's per-statement machinery, compiled once
+per dialect and run by the driver.
+
+`BulkInsert`: exactly the rows `conn.execute(insert(table), rows)` writes, with each column's
+bind processing run once per column over the whole batch instead of through SQLAlchemy's
+per-row parameter building (which costs more than the database's own work at intake rates).
+Same SQL, same types, same transaction.
+
+`DriverSelect`: the first row of a small SELECT by the driver's cursor (one per new call:
+SQLAlchemy's statement and result machinery cost ~25 times the SQLite look-up itself).
 """
 
 from __future__ import annotations
@@ -10,7 +16,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Connection, Dialect, Table, bindparam, insert
+from sqlalchemy import JSON, Connection, Dialect, Select, Table, bindparam, insert
+from sqlalchemy.sql import ClauseElement
+
+
+def driver_sql(stmt: ClauseElement, dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
+    """The statement as the driver takes it: its SQL and, for a positional paramstyle, the
+    order of its parameters (None: by name)."""
+    compiled = stmt.compile(dialect=dialect)
+    return str(compiled), (tuple(compiled.positiontup) if compiled.positional else None)  # type: ignore[arg-type]
 
 
 class BulkInsert:
@@ -35,10 +49,10 @@ class BulkInsert:
             unknown = [n for n in names if n not in self.table.c]
             if unknown:
                 raise KeyError(f"{self.table.name} has no column(s) {unknown}")
-            compiled = insert(self.table).values({n: bindparam(n) for n in names}).compile(dialect=dialect)
-            order = tuple(compiled.positiontup) if compiled.positional else names  # type: ignore[arg-type]
+            sql, positions = driver_sql(insert(self.table).values({n: bindparam(n) for n in names}), dialect)
+            order = positions or names
             processors = [self._processor(n, dialect) for n in order]
-            found = self._prepared[key] = (str(compiled), order, processors, bool(compiled.positional))
+            found = self._prepared[key] = (sql, order, processors, positions is not None)
         return found
 
     def _processor(self, name: str, dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -77,3 +91,24 @@ class BulkInsert:
         if not positional:
             params = [dict(zip(order, p)) for p in params]
         conn.exec_driver_sql(sql, params)
+
+
+class DriverSelect:
+    """A SELECT whose first row is read by the driver's cursor directly: the values as the
+    driver gives them (no result processing: a JSON column is its text on SQLite)."""
+
+    def __init__(self, stmt: Select[Any]) -> None:
+        self.stmt = stmt
+        self._sql: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+
+    def first(self, conn: Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        found = self._sql.get(conn.dialect.name)
+        if found is None:
+            found = self._sql[conn.dialect.name] = driver_sql(self.stmt, conn.dialect)
+        sql, order = found
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, tuple(params[n] for n in order) if order else params)
+            return cursor.fetchone()  # type: ignore[no-any-return]
+        finally:
+            cursor.close()

@@ -57,7 +57,7 @@ def decode(
     the header first): the PSHeader is then not read a second time."""
     if not isinstance(record, (bytes, bytearray, memoryview)):
         raise CodecUsageError(f"a record is bytes, not {type(record).__name__}")
-    rec = record if type(record) is bytes else bytes(record)
+    rec = bytes(record)
     try:
         return _decode(rec, channel, max_record_size, scanned)
     except MalformedRecord:

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import orjson
 from sqlalchemy import bindparam, select
 
+from calea.db.bulk import DriverSelect
 from calea.db.schema import authorities, intercepts, streams
 from calea.gate.decide import CachedGate
 from calea.gate.snapshot import GateSnapshot
@@ -47,27 +48,9 @@ log = logging.getLogger("calea.intake")
 # correctness.
 STREAM_IDLE = 30.0
 EVICT_EVERY = 10.0  # seconds between two sweeps for idle streams
-_STREAM_BY_KEY = select(streams.c.max_seq, streams.c.received, streams.c.duplicates, streams.c.gaps).where(
-    streams.c.liid == bindparam("liid"), streams.c.cin == bindparam("cin"), streams.c.channel == bindparam("channel"))
-_stream_sql: dict[str, tuple[str, bool]] = {}  # dialect -> (SQL, positional)
-
-
-def _stream_row(conn: Any, key: tuple[str, str, str]) -> tuple[Any, ...] | None:
-    """The stored state of one stream, by the driver's cursor directly: a call's CIN is a
-    stream of its own, so this runs once per call (SQLAlchemy's statement and result
-    machinery cost ~25 times the SQLite look-up itself)."""
-    found = _stream_sql.get(conn.dialect.name)
-    if found is None:
-        compiled = _STREAM_BY_KEY.compile(dialect=conn.dialect)
-        found = _stream_sql[conn.dialect.name] = (str(compiled), bool(compiled.positional))
-    sql, positional = found
-    params: Any = key if positional else {"liid": key[0], "cin": key[1], "channel": key[2]}
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        cursor.execute(sql, params)
-        return cursor.fetchone()  # type: ignore[no-any-return]
-    finally:
-        cursor.close()
+# the stored state of one stream (once per call: a call's CIN is a stream of its own)
+_STREAM_BY_KEY = DriverSelect(select(streams.c.max_seq, streams.c.received, streams.c.duplicates, streams.c.gaps).where(
+    streams.c.liid == bindparam("liid"), streams.c.cin == bindparam("cin"), streams.c.channel == bindparam("channel")))
 
 # PacketCable call content comes over UDP beside the CDC's TCP: packets sent just before a CCClose
 # may be read after it.  The CCC id keeps its LIID this long after its CCClose.
@@ -161,7 +144,7 @@ class Intake:
         # own, so memory would otherwise grow by one state per call for ever).
         self.stream_idle = stream_idle
         self._swept_at = time.monotonic()
-        self._lookups: ExitStack | None = None  # the batch's read connection, opened on the first look-up
+        self._lookups = ExitStack()  # holds the batch's read connection, opened on its first look-up
         self._lookup_conn: Any = None
         self._load_streams()
 
@@ -291,11 +274,11 @@ class Intake:
     # --- the work ----------------------------------------------------------------------------
 
     def process(self, batch: list[Received]) -> BatchResult:
-        with ExitStack() as self._lookups:
+        with self._lookups:
             try:
                 return self._process(batch)
             finally:
-                self._lookups, self._lookup_conn = None, None
+                self._lookup_conn = None
 
     def _process(self, batch: list[Received]) -> BatchResult:
         self._wrote = False
@@ -542,13 +525,9 @@ class Intake:
     def _stream(self, key: tuple[str, str, str]) -> StreamState:
         """The state of a stream that is not in memory: the store's, when it was seen before
         (idle for a while, or before a restart), else a new one."""
-        if self._lookups is None:  # (outside a batch)
-            with self.svc.db.read() as conn:
-                row = _stream_row(conn, key)
-        else:
-            if self._lookup_conn is None:
-                self._lookup_conn = self._lookups.enter_context(self.svc.db.read())
-            row = _stream_row(self._lookup_conn, key)
+        if self._lookup_conn is None:
+            self._lookup_conn = self._lookups.enter_context(self.svc.db.read())
+        row = _STREAM_BY_KEY.first(self._lookup_conn, {"liid": key[0], "cin": key[1], "channel": key[2]})
         state = self.stats.streams[key] = StreamState() if row is None else _state(*row)
         return state
 

@@ -60,5 +60,4 @@ class StreamState:
         return {"max_seq": self.max_seq, "received": self.received, "duplicates": self.duplicates, "gaps": self.gaps}
 
     def to_dict(self) -> dict[str, object]:
-        return {"max_seq": self.max_seq, "received": self.received, "duplicates": self.duplicates,
-                "gaps": [list(g) for g in self.gaps], "missing": self.missing}
+        return {**self.row(), "gaps": [list(g) for g in self.gaps], "missing": self.missing}
