@@ -102,9 +102,10 @@ def _record_request(request: Request, status: int) -> None:
     if err is not None:
         detail = f"{err.code}: {err.message}" + (f" [rule {err.rule}]" if err.rule else "")
     audit_user = getattr(request.state, "audit_user", None)
-    purpose = actor.purpose if actor is not None else (request.query_params.get("purpose") or request.headers.get("x-calea-purpose"))
-    if reading.is_ref(purpose):  # the id of a purpose no session here stated: not a purpose (C5)
-        purpose = None
+    if actor is not None:
+        purpose = actor.purpose  # in words (C5), as `resolve` read it
+    else:  # refused before it was known who asks: words are words, the id of a reading context nothing
+        purpose = reading.resolve(svc, None, request.query_params.get("purpose") or request.headers.get("x-calea-purpose"), None)
     object_type, object_id = _object(params)
     event = audit_log.AuditEvent(
         at=svc.now(), action=f"api {request.method} {_route_template(request)}",

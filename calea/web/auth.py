@@ -33,7 +33,7 @@ def resolve(request: Request, *, allow_pending_mfa: bool = False) -> Actor:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         # a reading context belongs to a browser session: an API client states its purpose in words
-        actor = replace(users.resolve_token(svc, header[7:].strip(), ip), purpose=None if reading.is_ref(purpose) else purpose)
+        actor = replace(users.resolve_token(svc, header[7:].strip(), ip), purpose=reading.resolve(svc, None, purpose, None))
         request.state.actor, request.state.mfa_ok = actor, True
         return actor
     token = request.cookies.get(COOKIE)
@@ -42,9 +42,8 @@ def resolve(request: Request, *, allow_pending_mfa: bool = False) -> Actor:
     if request.method not in ("GET", "HEAD", "OPTIONS") and not same_site(request):
         raise AccessDenied("cross-site request refused", rule="C1")
     actor, mfa_ok = users.resolve_session(svc, token, ip)
-    if reading.is_ref(purpose):  # the console's links: the id of a purpose kept on the server (C5)
-        purpose = reading.resolve(svc, actor.session_id, purpose, request.path_params.get("case_id"))
-    actor = replace(actor, purpose=purpose)
+    # the console's links carry the id of a purpose kept on the server (C5)
+    actor = replace(actor, purpose=reading.resolve(svc, actor.session_id, purpose, request.path_params.get("case_id")))
     request.state.actor, request.state.mfa_ok = actor, mfa_ok
     if not mfa_ok and not allow_pending_mfa:
         raise NotAuthenticated("the second factor is required (POST /api/v1/auth/mfa)", rule="C4")

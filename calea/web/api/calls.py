@@ -52,7 +52,6 @@ def writer(actor: Actor = Depends(current_actor)) -> Actor:
     return actor
 
 
-
 def _csv(name: str, lines: Any) -> StreamingResponse:
     return StreamingResponse(lines, media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -45,7 +45,6 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return first, min(last, size - 1)
 
 
-
 def reader(actor: Actor = Depends(current_actor)) -> Actor:
     require_scope(actor, "cases:read")
     return actor
@@ -65,7 +64,7 @@ def get_recording(case_id: str, recording_id: str, request: Request, purpose: st
     return recordings.get_recording(services(request), actor, case_id, recording_id, purpose=stated_purpose(request))
 
 
-def _serve(request: Request, case_id: str, recording_id: str, which: str, purpose: str | None, actor: Actor) -> Response:
+def _serve(request: Request, case_id: str, recording_id: str, which: str, actor: Actor) -> Response:
     asked = request.headers.get("range")
     f = recordings.open_file(services(request), actor, case_id, recording_id, which,
                              purpose=stated_purpose(request), byte_range=asked)
@@ -89,18 +88,18 @@ def _serve(request: Request, case_id: str, recording_id: str, which: str, purpos
 def master(case_id: str, recording_id: str, request: Request, purpose: str | None = None,
            actor: Actor = Depends(reader)) -> Response:
     """The lossless master (FLAC, 8 kHz, 16-bit stereo); Range requests honoured."""
-    return _serve(request, case_id, recording_id, "master", purpose, actor)
+    return _serve(request, case_id, recording_id, "master", actor)
 
 
 @router.get("/cases/{case_id}/recordings/{recording_id}/rendition")
 def rendition(case_id: str, recording_id: str, request: Request, purpose: str | None = None,
               actor: Actor = Depends(reader)) -> Response:
     """The Opus rendition for the browser (Ogg Opus); Range requests honoured."""
-    return _serve(request, case_id, recording_id, "rendition", purpose, actor)
+    return _serve(request, case_id, recording_id, "rendition", actor)
 
 
 @router.get("/cases/{case_id}/recordings/{recording_id}/peaks")
 def peaks(case_id: str, recording_id: str, request: Request, purpose: str | None = None,
           actor: Actor = Depends(reader)) -> Response:
     """Waveform peaks (audiowaveform JSON v2, 8-bit, min/max per channel)."""
-    return _serve(request, case_id, recording_id, "peaks", purpose, actor)
+    return _serve(request, case_id, recording_id, "peaks", actor)

@@ -24,7 +24,6 @@ def reader(request: Request, actor: Actor = Depends(current_actor)) -> Actor:
     return actor
 
 
-
 @router.get("/cases/{case_id}/traffic/pcap")
 def download_pcap(case_id: str, request: Request, intercept_id: str | None = None, start: str | None = None,
                   end: str | None = None, format: str = Query("pcap", pattern="^(pcap|pcapng)$"),

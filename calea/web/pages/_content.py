@@ -68,13 +68,12 @@ def state_purpose(case_id: str, request: Request, actor: Actor = Signed, form: F
     if not back.startswith(prefix) or "//" in back or "\\" in back:
         raise InvalidInput("the page to go back to is not one of this case's", field="next")
     path, _, query = back.partition("?")
+    kept = [(k, v) for k, v in parse_qsl(query) if k != "purpose"]
     try:
         ref = reading.state(services(request), actor, case_id, text(form, "purpose"))
     except InvalidInput as exc:
         record_refusal(request, exc)
-        kept = {k: v for k, v in parse_qsl(query) if k != "purpose"}
-        return ask_purpose(request, case, path[len(prefix):].split("/")[0], keep=kept, path=path, error=exc)
-    kept = [(k, v) for k, v in parse_qsl(query) if k != "purpose"]
+        return ask_purpose(request, case, path[len(prefix):].split("/")[0], keep=dict(kept), path=path, error=exc)
     return RedirectResponse(f"{path}?{urlencode([('purpose', ref), *kept], quote_via=quote)}", status_code=303)
 
 
