@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, tuple_
 
 from calea.db.bulk import DriverSelect
 from calea.db.schema import authorities, intercepts, streams
@@ -51,6 +51,11 @@ EVICT_EVERY = 10.0  # seconds between two sweeps for idle streams
 # the stored state of one stream (once per call: a call's CIN is a stream of its own)
 _STREAM_BY_KEY = DriverSelect(select(streams.c.max_seq, streams.c.received, streams.c.duplicates, streams.c.gaps).where(
     streams.c.liid == bindparam("liid"), streams.c.cin == bindparam("cin"), streams.c.channel == bindparam("channel")))
+# ...and of the streams a batch's PS-PDUs name, LOOKUP_CHUNK at a time (one query per batch)
+_STREAMS_BY_KEYS = select(streams.c.liid, streams.c.cin, streams.c.channel, streams.c.max_seq, streams.c.received,
+                          streams.c.duplicates, streams.c.gaps).where(
+    tuple_(streams.c.liid, streams.c.cin, streams.c.channel).in_(bindparam("keys", expanding=True)))
+LOOKUP_CHUNK = 500
 
 # PacketCable call content comes over UDP beside the CDC's TCP: packets sent just before a CCClose
 # may be read after it.  The CCC id keeps its LIID this long after its CCClose.
@@ -298,12 +303,12 @@ class Intake:
         gate = self.gate
         keep = items.append
         last_channel, chv = None, ""
-        for rec in batch:
+        scans, keys = self._scan(batch)
+        for rec, found, key in zip(batch, scans, keys):
             if rec.channel is not last_channel:  # (an enum's .value is a property: once per run of records)
                 last_channel, chv = rec.channel, rec.channel.value
             if rec.delivery is None and rec.format == "etsi-102232":
-                found = fast_scan(rec.record)  # None: not the usual layout, the exact reader decides
-                if found is not None:
+                if found is not None:  # (None: not the usual layout, the exact reader decides)
                     header = found[0]
                 else:
                     try:
@@ -313,8 +318,9 @@ class Intake:
                         continue
                 if header.kind is cc:
                     # Hot path: CC is kept byte-exact; the gate needs only the header (A6: it is all content).
-                    cin = "" if header.cin is None else str(header.cin)
-                    key = (header.liid, cin, chv)
+                    if key is None:  # (read by the exact reader: not scanned, not looked up)
+                        key = (header.liid, "" if header.cin is None else str(header.cin), chv)
+                    cin = key[1]
                     state = streams.get(key)
                     if state is None:
                         state = self._stream(key)
@@ -343,7 +349,7 @@ class Intake:
                     except MalformedRecord as exc:
                         bad.append(Malformed(now, rec.peer, chv, rec.format, exc.reason, str(exc), rec.record))
                         continue
-                    if not self._new((header.liid, d.cin or "", chv), header.sequence, touched):
+                    if not self._new(key, header.sequence, touched):
                         continue  # (a method call is nothing beside an IRI record's decode)
                     res = gate(header.liid, d.intercepted_at, bool(d.content), now)
                     dec, icpt = res.decision, res.intercept
@@ -521,6 +527,47 @@ class Intake:
                 (r.liid, r.cin, r.channel): _state(r.max_seq, r.received, r.duplicates, r.gaps, seen)
                 for r in conn.execute(select(streams).where(streams.c.last_at >= since))
             }
+
+    def _scan(self, batch: list[Received]) -> tuple[list[Any], list[Any]]:
+        """The header scans of a batch's usual PS-PDUs (`fast_scan`, None for the others) and
+        the stream key of each CC or IRI one, after reading from the store, in one query, the
+        state of every stream they name that is not in memory (a call's CIN is a stream of its
+        own: a look-up per new call otherwise, a round trip each on PostgreSQL)."""
+        scans: list[Any] = []
+        keys: list[Any] = []
+        missing: set[tuple[str, str, str]] = set()
+        states = self.stats.streams
+        cc, iri = RecordKind.CC, RecordKind.IRI
+        last_channel, chv = None, ""
+        for rec in batch:
+            found = key = None
+            if rec.delivery is None and rec.format == "etsi-102232":
+                found = fast_scan(rec.record)
+                if found is not None and (found[0].kind is cc or found[0].kind is iri):
+                    if rec.channel is not last_channel:
+                        last_channel, chv = rec.channel, rec.channel.value
+                    h = found[0]
+                    key = (h.liid, "" if h.cin is None else str(h.cin), chv)  # as the decoded record's cin
+                    if key not in states:
+                        missing.add(key)
+            scans.append(found)
+            keys.append(key)
+        if missing:
+            self._load_states(missing)
+        return scans, keys
+
+    def _load_states(self, keys: set[tuple[str, str, str]]) -> None:
+        """Bring the streams `keys` into memory: their stored state, or a new one."""
+        if self._lookup_conn is None:
+            self._lookup_conn = self._lookups.enter_context(self.svc.db.read())
+        states = self.stats.streams
+        wanted = list(keys)
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            for r in self._lookup_conn.execute(_STREAMS_BY_KEYS, {"keys": wanted[start:start + LOOKUP_CHUNK]}):
+                states[(r.liid, r.cin, r.channel)] = _state(r.max_seq, r.received, r.duplicates, r.gaps)
+        for key in wanted:
+            if key not in states:
+                states[key] = StreamState()
 
     def _stream(self, key: tuple[str, str, str]) -> StreamState:
         """The state of a stream that is not in memory: the store's, when it was seen before

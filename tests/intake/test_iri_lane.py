@@ -1,17 +1,17 @@
-"""The intake's hot path for the usual ETSI IRI record (`Intake.process`) stores exactly what
+"""The intake's hot paths for the usual ETSI IRI and CC records (`Intake.process`) stores exactly what
 its general path stores: the same items (fields, content, rule, late, quarantine), the same
 refusals (A7 unknown LIID, A8 outside the window), the same duplicates dropped, content under
 a PRTT order suppressed the same way (A6), a truncated record quarantined the same way."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from calea.handover.etsi102232 import IPIRI, IPMMIRI, PSHeader, encode_ps_pdu
+from calea.handover.etsi102232 import IPIRI, IPMMCC, IPMMIRI, PSHeader, encode_ps_pdu
 from calea.handover.model import Channel
 from calea.intake import pipeline
 from calea.intake.pipeline import Intake, Received
@@ -43,7 +43,8 @@ def _records(setup: Setup) -> list[bytes]:
     return out + [out[0], out[5], out[1][:40]]  # two duplicates, one truncated record
 
 
-def _run(setup: Setup, monkeypatch: pytest.MonkeyPatch, records: list[bytes], *, general: bool) -> dict[str, Any]:
+def _run(setup: Setup, monkeypatch: pytest.MonkeyPatch, records: list[bytes], *, general: bool,
+         channel: Channel = Channel.HI2) -> dict[str, Any]:
     intake = Intake(setup.svc)
     intake.stats.streams.clear()  # (the other run's stream state)
     stored: list[Any] = []
@@ -57,9 +58,9 @@ def _run(setup: Setup, monkeypatch: pytest.MonkeyPatch, records: list[bytes], *,
         if general:
             m.setattr(pipeline, "fast_scan", lambda record: None)  # every record the general way
         now = setup.clock.now()
-        intake.process([Received(r, Channel.HI2, "etsi-102232", "peer", now) for r in records])
+        intake.process([Received(r, channel, "etsi-102232", "peer", now) for r in records])
     (items, refused, bad), = stored
-    return {"items": [asdict(i) for i in items], "refused": [asdict(r) for r in refused],
+    return {"items": [asdict(replace(i, fields=dict(i.fields))) for i in items], "refused": [asdict(r) for r in refused],
             "bad": [(b.reason, b.data) for b in bad], "duplicates": intake.stats.counters.duplicates,
             "streams": {k: v.to_dict() for k, v in intake.stats.streams.items()}}
 
@@ -82,3 +83,26 @@ def test_the_iri_lane_stores_what_the_general_path_stores(setup: Setup, monkeypa
     assert {r["rule"] for r in lane["refused"] if r["liid"] == "LANE-X"} == {"A7"}
     assert {(r["liid"], r["seq"]) for r in lane["refused"] if r["rule"] == "A8"} >= {("LANE-W", 3), ("LANE-P", 3)}
     assert lane["duplicates"] == 2 and len(lane["bad"]) == 1
+
+
+def test_a_cc_record_the_scan_leaves_to_the_exact_reader_is_kept_the_same(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CC records whose header only the exact reader reads (not the usual layout) take the
+    same stream bookkeeping and gate as the scanned ones: the same items, refusals (A7, A8),
+    content suppressed under PRTT (A6) and duplicates dropped."""
+    setup.intercept("LANE-CW", [{"kind": "e164", "value": "+12125550100"}])
+    setup.intercept("LANE-CP", [{"kind": "e164", "value": "+12125550100"}], kind="prtt")
+    now = setup.clock.now()
+    records = []
+    for liid in ("LANE-CW", "LANE-CP", "LANE-CX"):
+        for seq, at in enumerate([now - timedelta(minutes=2), now - timedelta(minutes=1), now - timedelta(days=400)]):
+            h = PSHeader(liid=liid, sequence=seq, cin=3, operator_id="EXAMPLETEL", network_element_id="med-1",
+                         timestamp_us=int(at.timestamp() * 1_000_000))
+            records.append(encode_ps_pdu(h, IPMMCC("fromTarget", bytes(range(seq, seq + 60)))))
+    records += [records[0], records[1]]  # resent
+    lane = _run(setup, monkeypatch, records, general=False, channel=Channel.HI3)
+    general = _run(setup, monkeypatch, records, general=True, channel=Channel.HI3)
+    assert lane == general
+    assert [(it["liid"], it["seq"]) for it in lane["items"] if it["raw"] is not None] == [("LANE-CW", 0), ("LANE-CW", 1)]
+    assert {r["rule"] for r in lane["refused"] if r["liid"] == "LANE-CX"} == {"A7"}
+    assert {(r["liid"], r["seq"]) for r in lane["refused"] if r["rule"] == "A8"} == {("LANE-CW", 2), ("LANE-CP", 2)}
+    assert lane["duplicates"] == 2 and lane["streams"][("LANE-CW", "3", "hi3")]["received"] == 3
