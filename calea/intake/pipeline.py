@@ -60,6 +60,11 @@ LOOKUP_CHUNK = 500
 # PacketCable call content comes over UDP beside the CDC's TCP: packets sent just before a CCClose
 # may be read after it.  The CCC id keeps its LIID this long after its CCClose.
 CCC_GRACE = timedelta(seconds=10)
+# ...and may overtake, on the network, the CCOpen that names its id: held up to CCC_HOLD for it
+# (CCC_HOLD_MAX datagrams in all, in memory), then refused (A7) if it has still not come.
+CCC_HOLD = timedelta(seconds=2)
+CCC_HOLD_MAX = 20_000
+CCC_CLOSED = timedelta(minutes=1)  # content for an id ended this lately is the ended call's: not held
 ALERT_EVERY = timedelta(minutes=1)  # at most one unauthorized-delivery alert per LIID and rule a minute
 
 
@@ -83,6 +88,7 @@ class Counters:
     malformed: int = 0
     suppressed: int = 0
     batches: int = 0
+    held: int = 0  # PacketCable content waiting, now, for the CCOpen of its id (CCC_HOLD)
 
     def to_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -141,6 +147,10 @@ class Intake:
         self._wrote = False  # whether the batch in `process` reached the store
         self.ccc_map: dict[int, str] = {}  # PacketCable call-content ids -> LIID, learnt from CCOpen
         self._ccc_ends: dict[int, datetime] = {}  # CCC ids a CCClose ended -> when they leave the map
+        self._ccc_closed: dict[int, datetime] = {}  # ids ended lately -> until when content for them is not held
+        self._ccc_held: dict[int, list[Received]] = {}  # content waiting for the CCOpen of its id
+        self._ccc_held_count = 0
+        self._released: list[Received] = []  # held content going to the gate with the current batch
         # Called after each durable batch with the items stored (sessions, live monitors).
         # A subscriber must be quick and must not raise; it runs on the intake thread.
         self.subscribers: list[Callable[[list[StoreItem]], None]] = []
@@ -230,6 +240,8 @@ class Intake:
             try:
                 parcels.append(self.queue.get(timeout=0.1))
             except queue.Empty:
+                if self._ccc_held and self._held_due(self.svc.now()):
+                    self._process_or_salvage([])  # no traffic: held content that waited its time is decided
                 continue
             count = _weight(parcels[0])
             deadline = time.monotonic() + self.max_delay
@@ -251,6 +263,9 @@ class Intake:
                     self.queue.task_done()
                 with self._drained:
                     self._drained.notify_all()
+        if self._ccc_held:  # stopping: nothing more will come for the content still held
+            self._release_expired(self.svc.now(), everything=True)
+            self._process_or_salvage([])
 
     def _process_or_salvage(self, batch: list[Received]) -> None:
         """`process`; should it raise before anything of the batch was stored, the batch again
@@ -265,6 +280,10 @@ class Intake:
             if self._wrote:  # stored already (a later step failed): nothing to salvage
                 return
             error = exc
+            if self._released:  # held content the batch took along is salvaged with it
+                batch, self._released = batch + self._released, []
+        if not batch:
+            return
         if len(batch) == 1:
             rec = batch[0]
             self.writer.write([], [], [Malformed(self.svc.now(), rec.peer, rec.channel.value, rec.format, "processing-error",
@@ -290,8 +309,10 @@ class Intake:
         if time.monotonic() - self._snapshot_at >= self.snapshot_seconds:
             self.refresh_snapshot()
         now = self.svc.now()
-        if self._ccc_ends:
+        if self._ccc_ends or self._ccc_closed:
             self._expire_ccc(now)
+        if self._ccc_held:
+            self._release_expired(now)
         items: list[StoreItem] = []
         refused: list[Refusal] = []
         bad: list[Malformed] = []
@@ -362,30 +383,14 @@ class Intake:
                                    d.intercepted_at, rec.received_at, d.raw, dec.rule, dec.late, dec.quarantine, None,
                                    d.fields, tuple([p for p in d.content if p.data]) if d.content else (), ()))
                     continue
-            try:
-                if rec.delivery is not None:
-                    deliveries = [rec.delivery]
-                elif rec.format == "pcesp-ccc":  # its LIID: the CCC map's, after every CCOpen queued before it
-                    deliveries = [decode_ccc(rec.record, self.ccc_map, rec.received_at)]
-                else:
-                    deliveries = FORMATS[rec.format].decode(rec.record, rec.channel)
-            except MalformedRecord as exc:
-                bad.append(Malformed(now, rec.peer, rec.channel.value, rec.format, exc.reason, str(exc), rec.record))
-                continue
-            for d in deliveries:
-                if d.format == "pcesp-cdc":
-                    self._learn_ccc(d)
-                if d.kind in (RecordKind.KEEPALIVE, RecordKind.KEEPALIVE_RESPONSE, RecordKind.OTHER):
-                    continue
-                if d.sequence is not None:
-                    # integrity-check PDUs number on their own (TS 102 232-1 TRI payloads)
-                    channel = rec.channel.value + ("-ic" if d.kind is RecordKind.INTEGRITY_CHECK else "")
-                    if not self._new((d.liid, d.cin or "", channel), d.sequence, touched):
-                        continue
-                self._judge(d, rec, now, items, refused)
+            self._general(rec, now, items, refused, bad, touched)
+        # PacketCable content held for its CCOpen: named by a CCOpen of this batch, or held too long
+        for rec in self._released:  # (the list grows while it is read when the hold overflows)
+            self._general(rec, now, items, refused, bad, touched, hold=False)
         mono = time.monotonic()
         result = self.writer.write(items, refused, bad, self._stream_rows(touched, now, mono))
         self._wrote = True
+        self._released.clear()  # (kept should the batch fail: the next attempt takes them)
         for subscriber in self.subscribers:
             try:
                 subscriber(items)
@@ -396,6 +401,7 @@ class Intake:
         c.malformed += len(bad)
         c.suppressed += result.suppressed
         c.batches += 1
+        c.held = self._ccc_held_count
         if mono - self._swept_at >= EVICT_EVERY:
             self._evict_idle(mono)
         if refused:
@@ -429,6 +435,73 @@ class Intake:
                                    case_id=it.case_id, intercept_id=it.intercept_id, details=body)
         self.writer.write_events(events)
 
+    def _general(self, rec: Received, now: datetime, items: list[StoreItem], refused: list[Refusal], bad: list[Malformed],
+                 touched: set[tuple[str, str, str]], *, hold: bool = True) -> None:
+        """A record the hot lanes leave: decoded in full by its format's codec, then each of its
+        deliveries de-duplicated on its stream and judged by the gate."""
+        try:
+            if rec.delivery is not None:
+                deliveries = [rec.delivery]
+            elif rec.format == "pcesp-ccc":  # its LIID: the CCC map's, after every CCOpen queued before it
+                d = decode_ccc(rec.record, self.ccc_map, rec.received_at)
+                if hold and d.fields.get("unmapped_ccc") and self._hold(rec, now):
+                    return
+                deliveries = [d]
+            else:
+                deliveries = FORMATS[rec.format].decode(rec.record, rec.channel)
+        except MalformedRecord as exc:
+            bad.append(Malformed(now, rec.peer, rec.channel.value, rec.format, exc.reason, str(exc), rec.record))
+            return
+        for d in deliveries:
+            if d.format == "pcesp-cdc":
+                self._learn_ccc(d)
+            if d.kind in (RecordKind.KEEPALIVE, RecordKind.KEEPALIVE_RESPONSE, RecordKind.OTHER):
+                continue
+            if d.sequence is not None:
+                # integrity-check PDUs number on their own (TS 102 232-1 TRI payloads)
+                channel = rec.channel.value + ("-ic" if d.kind is RecordKind.INTEGRITY_CHECK else "")
+                if not self._new((d.liid, d.cin or "", channel), d.sequence, touched):
+                    continue
+            self._judge(d, rec, now, items, refused)
+
+    def _hold(self, rec: Received, now: datetime) -> bool:
+        """PacketCable content whose CCC id no CCOpen has named yet: on the network, UDP may
+        overtake the CDC's TCP.  Held in memory (CCC_HOLD at most, CCC_HOLD_MAX datagrams in
+        all) for the CCOpen that names it; False when it has waited long enough (A7 decides)."""
+        ccc_id = int.from_bytes(rec.record[:4], "big")
+        if now - rec.received_at >= CCC_HOLD or ccc_id in self._ccc_closed:
+            return False
+        self._ccc_held.setdefault(ccc_id, []).append(rec)
+        self._ccc_held_count += 1
+        if self._ccc_held_count > CCC_HOLD_MAX:  # the id waiting longest goes to the gate now
+            oldest = min(self._ccc_held, key=lambda k: self._ccc_held[k][0].received_at)
+            self._release_ccc(oldest)
+        return True
+
+    def _release_ccc(self, ccc_id: int) -> None:
+        held = self._ccc_held.pop(ccc_id, None)
+        if held:
+            self._ccc_held_count -= len(held)
+            self._released.extend(held)
+
+    def _release_expired(self, now: datetime, *, everything: bool = False) -> None:
+        """Held content whose CCOpen has not come in CCC_HOLD goes to the gate (refused, A7)."""
+        for ccc_id in list(self._ccc_held):
+            held = self._ccc_held[ccc_id]
+            waited = [everything or now - r.received_at >= CCC_HOLD for r in held]
+            if not waited[0]:
+                continue  # (in arrival order: none of them has waited long enough)
+            self._released.extend(r for r, w in zip(held, waited) if w)
+            keep = [r for r, w in zip(held, waited) if not w]
+            self._ccc_held_count -= len(held) - len(keep)
+            if keep:
+                self._ccc_held[ccc_id] = keep
+            else:
+                del self._ccc_held[ccc_id]
+
+    def _held_due(self, now: datetime) -> bool:
+        return any(now - held[0].received_at >= CCC_HOLD for held in self._ccc_held.values())
+
     def _learn_ccc(self, d: Delivery) -> None:
         """PacketCable: a CCOpen names the call-content channel ids of an LIID (CCClose ends them)."""
         ccc = d.fields.get("ccc")
@@ -446,12 +519,19 @@ class Intake:
             else:
                 self.ccc_map[key] = d.liid
                 self._ccc_ends.pop(key, None)
+                self._ccc_closed.pop(key, None)
+                if key in self._ccc_held:
+                    self._release_ccc(key)
 
     def _expire_ccc(self, now: datetime) -> None:
-        """CCC ids whose CCClose is more than CCC_GRACE old leave the map."""
+        """CCC ids whose CCClose is more than CCC_GRACE old leave the map; content still coming
+        for them is not held for a new CCOpen for CCC_CLOSED (it is the ended call's: A7)."""
         for key in [k for k, end in self._ccc_ends.items() if end <= now]:
             del self._ccc_ends[key]
             self.ccc_map.pop(key, None)
+            self._ccc_closed[key] = now + CCC_CLOSED
+        for key in [k for k, until in self._ccc_closed.items() if until <= now]:
+            del self._ccc_closed[key]
 
     def _new(self, key: tuple[str, str, str], seq: int, touched: set[tuple[str, str, str]]) -> bool:
         """Whether the record with this sequence number is new on its stream (a resend after a

@@ -119,3 +119,37 @@ def test_call_page_draws_the_waveform_and_plays_the_recording(world: World, serv
     reads = [r for r in world.audit(case_id=world.case_id) if r["action"] in ("recordings.rendition", "recordings.peaks")]
     assert {r["action"] for r in reads} == {"recordings.rendition", "recordings.peaks"}
     assert all(r["purpose"] == PURPOSE and r["username"] == detective["username"] for r in reads)
+
+
+def test_live_page_states_the_purpose_on_the_server_and_opens_the_socket_with_its_id(world: World, served: str) -> None:
+    """C5 in the live console: `live.js` posts the purpose to the reading form and opens the
+    socket with the context's id; the socket's URL never holds the words, the audit does."""
+    detective = world.user()
+    sockets: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM))
+        try:
+            page = browser.new_page()
+            page.on("websocket", lambda ws: sockets.append(ws.url))
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{served}/login")
+            page.fill("input[name=username]", detective["username"])
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{served}/cases")
+            page.goto(f"{served}/cases/{world.case_id}/live")
+            page.fill("#live-purpose", PURPOSE)
+            page.click("#live-connect")
+            page.wait_for_function("() => document.getElementById('live-state').textContent.startsWith('Connected')",
+                                   timeout=20_000)
+            page.click("#live-disconnect")
+            page.wait_for_function("() => document.getElementById('live-state').textContent.startsWith('Closed')",
+                                   timeout=20_000)
+        finally:
+            browser.close()
+    assert not errors, errors
+    [url] = sockets
+    assert re.search(r"\?purpose=rc-[0-9a-f]{32}$", url) and quote(PURPOSE.split()[0]) not in url
+    opened = [r for r in world.audit(case_id=world.case_id) if r["action"] == "live.open"]
+    assert [(r["outcome"], r["purpose"], r["username"]) for r in opened] == [("allowed", PURPOSE, detective["username"])]

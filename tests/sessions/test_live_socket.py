@@ -169,3 +169,26 @@ def test_a_revoked_grant_ends_live_listening(world: LiveWorld, monkeypatch: pyte
             while True:
                 ws.receive_json()
     assert info.value.code == 4403 and info.value.reason.startswith("C2: ")
+
+
+def test_the_console_opens_the_socket_with_the_id_of_its_stated_purpose(world: LiveWorld) -> None:  # noqa: F811
+    """C5: the console states the purpose once (`POST /cases/{id}/reading`, as `live.js` does)
+    and the socket's URL carries only its id; the audit records the words.  The id means
+    nothing to another session: that socket is refused for want of a purpose."""
+    _, c = world.investigator()
+    _, other = world.investigator()
+    page = f"/cases/{world.case_id}"
+    r = c.post(f"{page}/reading", data={"purpose": "listening under   the warrant", "next": f"{page}/live"},
+               headers={"sec-fetch-site": "same-origin"})
+    assert r.status_code == 200 and r.url.path == f"{page}/live"  # back to the live page...
+    ref = r.url.params["purpose"]
+    assert re.fullmatch(r"rc-[0-9a-f]{32}", ref)  # ...its link carrying the id only
+    with c.websocket_connect(world.url(ref)) as ws:
+        recv_type(ws, "hello")
+    with other.websocket_connect(world.url(ref)) as ws:
+        with pytest.raises(WebSocketDisconnect) as info:
+            ws.receive_json()
+    assert info.value.code == 4403 and info.value.reason.startswith("C5: ")
+    opened = audit(world, "live.open")
+    assert [(e["outcome"], e["purpose"]) for e in opened] == [("allowed", "listening under the warrant"), ("refused", None)]
+    assert all(ref not in (e["purpose"] or "") for e in audit(world, "live.close") + opened)

@@ -1,6 +1,7 @@
 """/api/v1/live: live monitoring of a case's calls and their minimization (rule A2).
 
     WS   /api/v1/live/{case_id}?purpose=...          audio frames + JSON events; commands
+                                                     (purpose: words, or the id of a reading context)
     GET  /api/v1/live/{case_id}?purpose=...          active calls and their minimization
     POST /api/v1/live/{case_id}/commands             {"cmd", "liid", "cin", "category"?, "reason"?}
     PUT  /api/v1/live/{case_id}/rule                 the case's spot-check rule (supervisor)
@@ -36,7 +37,7 @@ from starlette.concurrency import run_in_threadpool
 
 from calea.audit import log as audit_log
 from calea.errors import AccessDenied, CaleaError, InvalidInput, NotAuthenticated
-from calea.services import users
+from calea.services import reading, users
 from calea.services.access import Level, check_case_access
 from calea.services.context import Actor, Services
 from calea.sessions.monitoring import LiveService
@@ -127,7 +128,10 @@ async def live_socket(ws: WebSocket, case_id: str, purpose: str | None = None) -
     svc: Services = ws.app.state.services
     await ws.accept()
     try:
-        actor = replace(await run_in_threadpool(socket_actor, ws, svc), purpose=purpose)
+        actor = await run_in_threadpool(socket_actor, ws, svc)
+        # the console sends the id of the purpose it stated (a reading context, C5); API clients, words
+        purpose = await run_in_threadpool(reading.resolve, svc, actor.session_id, purpose, case_id)
+        actor = replace(actor, purpose=purpose)
         service = await run_in_threadpool(live_service, ws.app)
         await run_in_threadpool(service.open, actor, case_id, purpose)
         hello = await run_in_threadpool(service.snapshot, case_id)

@@ -212,14 +212,25 @@ if (typeof registerProcessor === "function") {
     }
     setInterval(showStats, 1000);
 
+    async function statePurpose(purpose) {
+      const page = "/cases/" + encodeURIComponent(root.dataset.caseId);
+      const body = new URLSearchParams({ purpose: purpose, next: page + "/live" });
+      const r = await fetch(page + "/reading", { method: "POST", body: body, credentials: "same-origin" });
+      const ref = new URL(r.url).searchParams.get("purpose");  // the page it sends back to carries the id
+      return r.ok && ref && ref.startsWith("rc-") ? ref : null;
+    }
+
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       const purpose = purposeInput.value.trim();
       if (!purpose) return;
       if (!audio) audio = await startAudio().catch((err) => { say("audio unavailable: " + err, "bad"); return null; });
       if (audio && audio.ctx.state === "suspended") await audio.ctx.resume();
+      // C5: the purpose is kept on the server (a reading context); the socket's URL carries its id only
+      const ref = await statePurpose(purpose).catch(() => null);
+      if (!ref) { say("the purpose was not accepted: state it again", "bad"); return; }
       const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-      ws = new WebSocket(scheme + location.host + root.dataset.socket + "?purpose=" + encodeURIComponent(purpose));
+      ws = new WebSocket(scheme + location.host + root.dataset.socket + "?purpose=" + encodeURIComponent(ref));
       ws.binaryType = "arraybuffer";
       connectBtn.disabled = true; stopBtn.disabled = false; stateLine.textContent = "Connecting…";
       ws.onopen = () => { stateLine.textContent = "Connected. Purpose: " + purpose; };
