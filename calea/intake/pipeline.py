@@ -20,9 +20,9 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import bindparam, select, tuple_
+from sqlalchemy import bindparam, select
 
-from calea.db.bulk import DriverSelect
+from calea.db.bulk import DriverKeySelect, DriverSelect
 from calea.db.schema import authorities, intercepts, streams
 from calea.gate.decide import CachedGate
 from calea.gate.snapshot import GateSnapshot
@@ -52,10 +52,10 @@ EVICT_EVERY = 10.0  # seconds between two sweeps for idle streams
 _STREAM_BY_KEY = DriverSelect(select(streams.c.max_seq, streams.c.received, streams.c.duplicates, streams.c.gaps).where(
     streams.c.liid == bindparam("liid"), streams.c.cin == bindparam("cin"), streams.c.channel == bindparam("channel")))
 # ...and of the streams a batch's PS-PDUs name, LOOKUP_CHUNK at a time (one query per batch)
-_STREAMS_BY_KEYS = select(streams.c.liid, streams.c.cin, streams.c.channel, streams.c.max_seq, streams.c.received,
-                          streams.c.duplicates, streams.c.gaps).where(
-    tuple_(streams.c.liid, streams.c.cin, streams.c.channel).in_(bindparam("keys", expanding=True)))
-LOOKUP_CHUNK = 500
+_STREAMS_BY_KEYS = DriverKeySelect(
+    (streams.c.liid, streams.c.cin, streams.c.channel, streams.c.max_seq, streams.c.received, streams.c.duplicates,
+     streams.c.gaps), (streams.c.liid, streams.c.cin, streams.c.channel))
+LOOKUP_CHUNK = 256
 
 # PacketCable call content comes over UDP beside the CDC's TCP: packets sent just before a CCClose
 # may be read after it.  The CCC id keeps its LIID this long after its CCClose.
@@ -324,11 +324,14 @@ class Intake:
         gate = self.gate
         keep = items.append
         last_channel, chv = None, ""
-        scans, keys = self._scan(batch)
-        for rec, found, key in zip(batch, scans, keys):
+        for rec, scan in zip(batch, self._scan(batch)):
             if rec.channel is not last_channel:  # (an enum's .value is a property: once per run of records)
                 last_channel, chv = rec.channel, rec.channel.value
             if rec.delivery is None and rec.format == "etsi-102232":
+                if scan is None:  # not scanned ahead (CC: its streams are few and long, looked up one by one)
+                    found, key = fast_scan(rec.record), None
+                else:
+                    found, key = scan
                 if found is not None:  # (None: not the usual layout, the exact reader decides)
                     header = found[0]
                 else:
@@ -370,7 +373,7 @@ class Intake:
                     except MalformedRecord as exc:
                         bad.append(Malformed(now, rec.peer, chv, rec.format, exc.reason, str(exc), rec.record))
                         continue
-                    if not self._new(key, header.sequence, touched):
+                    if not self._new(key or (header.liid, d.cin or "", chv), header.sequence, touched):
                         continue  # (a method call is nothing beside an IRI record's decode)
                     res = gate(header.liid, d.intercepted_at, bool(d.content), now)
                     dec, icpt = res.decision, res.intercept
@@ -488,9 +491,9 @@ class Intake:
         """Held content whose CCOpen has not come in CCC_HOLD goes to the gate (refused, A7)."""
         for ccc_id in list(self._ccc_held):
             held = self._ccc_held[ccc_id]
-            waited = [everything or now - r.received_at >= CCC_HOLD for r in held]
-            if not waited[0]:
+            if not everything and now - held[0].received_at < CCC_HOLD:
                 continue  # (in arrival order: none of them has waited long enough)
+            waited = [everything or now - r.received_at >= CCC_HOLD for r in held]
             self._released.extend(r for r, w in zip(held, waited) if w)
             keep = [r for r, w in zip(held, waited) if not w]
             self._ccc_held_count -= len(held) - len(keep)
@@ -608,33 +611,31 @@ class Intake:
                 for r in conn.execute(select(streams).where(streams.c.last_at >= since))
             }
 
-    def _scan(self, batch: list[Received]) -> tuple[list[Any], list[Any]]:
-        """The header scans of a batch's usual PS-PDUs (`fast_scan`, None for the others) and
-        the stream key of each CC or IRI one, after reading from the store, in one query, the
-        state of every stream they name that is not in memory (a call's CIN is a stream of its
-        own: a look-up per new call otherwise, a round trip each on PostgreSQL)."""
+    def _scan(self, batch: list[Received]) -> list[Any]:
+        """Ahead of the batch, for each usual ETSI record on HI2 (IRI): its header scan and its
+        stream key, (`fast_scan(...)`, key); None for the others.  The states of the streams
+        these name that are not in memory are read from the store in one query (every call
+        has a CIN, so a stream, of its own: a look-up per new call otherwise, a round trip
+        each on PostgreSQL)."""
         scans: list[Any] = []
-        keys: list[Any] = []
         missing: set[tuple[str, str, str]] = set()
         states = self.stats.streams
-        cc, iri = RecordKind.CC, RecordKind.IRI
-        last_channel, chv = None, ""
+        hi2, iri = Channel.HI2, RecordKind.IRI
         for rec in batch:
-            found = key = None
-            if rec.delivery is None and rec.format == "etsi-102232":
-                found = fast_scan(rec.record)
-                if found is not None and (found[0].kind is cc or found[0].kind is iri):
-                    if rec.channel is not last_channel:
-                        last_channel, chv = rec.channel, rec.channel.value
-                    h = found[0]
-                    key = (h.liid, "" if h.cin is None else str(h.cin), chv)  # as the decoded record's cin
-                    if key not in states:
-                        missing.add(key)
-            scans.append(found)
-            keys.append(key)
+            if rec.channel is not hi2 or rec.delivery is not None or rec.format != "etsi-102232":
+                scans.append(None)
+                continue
+            found = fast_scan(rec.record)
+            key = None
+            if found is not None and found[0].kind is iri:
+                h = found[0]
+                key = (h.liid, "" if h.cin is None else str(h.cin), "hi2")  # as the decoded record's cin
+                if key not in states:
+                    missing.add(key)
+            scans.append((found, key))
         if missing:
             self._load_states(missing)
-        return scans, keys
+        return scans
 
     def _load_states(self, keys: set[tuple[str, str, str]]) -> None:
         """Bring the streams `keys` into memory: their stored state, or a new one."""
@@ -643,8 +644,8 @@ class Intake:
         states = self.stats.streams
         wanted = list(keys)
         for start in range(0, len(wanted), LOOKUP_CHUNK):
-            for r in self._lookup_conn.execute(_STREAMS_BY_KEYS, {"keys": wanted[start:start + LOOKUP_CHUNK]}):
-                states[(r.liid, r.cin, r.channel)] = _state(r.max_seq, r.received, r.duplicates, r.gaps)
+            for liid, cin, channel, *state in _STREAMS_BY_KEYS.fetch(self._lookup_conn, wanted[start:start + LOOKUP_CHUNK]):
+                states[(liid, cin, channel)] = _state(*state)
         for key in wanted:
             if key not in states:
                 states[key] = StreamState()

@@ -81,3 +81,25 @@ def test_pre_serialised_json_and_value_tuples_write_what_sqlalchemy_writes(svc) 
 def test_only_a_json_column_can_be_passed_serialised() -> None:
     with pytest.raises(TypeError, match="liid is not a JSON column"):
         BulkInsert(iri_records, encoded=("liid",))
+
+
+def test_key_select_reads_the_rows_of_many_composite_keys(svc) -> None:  # type: ignore[no-untyped-def]
+    """`DriverKeySelect` (the streams a batch names): the rows of exactly the keys asked for,
+    none for unknown ones, whatever the number of keys (padded to a power of two), on the
+    table's key index; the same on SQLite and PostgreSQL."""
+    from calea.db.bulk import DriverKeySelect
+    from calea.db.schema import streams
+
+    with svc.db.write() as conn:
+        conn.execute(insert(streams), [dict(liid=f"KS-{i % 3}", cin=str(i), channel="hi2", max_seq=i, received=i + 1,
+                                            duplicates=0, gaps=[[0, i]] if i % 2 else [], last_at=T) for i in range(40)])
+    lookup = DriverKeySelect((streams.c.liid, streams.c.cin, streams.c.max_seq, streams.c.gaps),
+                             (streams.c.liid, streams.c.cin, streams.c.channel))
+    with svc.db.read() as conn:
+        assert lookup.fetch(conn, []) == []
+        for n in (1, 2, 3, 5, 17):
+            keys = [(f"KS-{i % 3}", str(i), "hi2") for i in range(0, 2 * n, 2)] + [("KS-0", "999", "hi2")]  # + one unknown
+            rows = {(r[0], r[1]): (r[2], orjson.loads(r[3]) if isinstance(r[3], str) else r[3])
+                    for r in lookup.fetch(conn, keys)}
+            assert rows == {(f"KS-{i % 3}", str(i)): (i, []) for i in range(0, 2 * n, 2)}
+        assert [r[2] for r in lookup.fetch(conn, [("KS-1", "7", "hi2"), ("KS-1", "7", "hi3")])] == [7]  # the channel counts

@@ -57,6 +57,14 @@ def served(world: World) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+def sign_in(page, served: str, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{served}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{served}/cases")
+
+
 def test_call_page_draws_the_waveform_and_plays_the_recording(world: World, served: str) -> None:
     detective = world.user()
     call = next(c for c in world.calls() if c["outcome"] == "answered")
@@ -68,11 +76,7 @@ def test_call_page_draws_the_waveform_and_plays_the_recording(world: World, serv
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{served}/login")
-            page.fill("input[name=username]", detective["username"])
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{served}/cases")
+            sign_in(page, served, detective["username"])
             page.goto(f"{served}/cases/{world.case_id}/calls/{call['id']}")  # the page asks the purpose first (C5)
             page.fill("input[name=purpose]", PURPOSE)
             page.click("form[action$='/reading'] button[type=submit]")
@@ -133,11 +137,7 @@ def test_live_page_states_the_purpose_on_the_server_and_opens_the_socket_with_it
             page = browser.new_page()
             page.on("websocket", lambda ws: sockets.append(ws.url))
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{served}/login")
-            page.fill("input[name=username]", detective["username"])
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{served}/cases")
+            sign_in(page, served, detective["username"])
             page.goto(f"{served}/cases/{world.case_id}/live")
             page.fill("#live-purpose", PURPOSE)
             page.click("#live-connect")
