@@ -614,9 +614,9 @@ class Intake:
     def _scan(self, batch: list[Received]) -> list[Any]:
         """Ahead of the batch, for each usual ETSI record on HI2 (IRI): its header scan and its
         stream key, (`fast_scan(...)`, key); None for the others.  The states of the streams
-        these name that are not in memory are read from the store in one query (every call
-        has a CIN, so a stream, of its own: a look-up per new call otherwise, a round trip
-        each on PostgreSQL)."""
+        these name that are not in memory are read from the store together, a statement per
+        LOOKUP_CHUNK keys (every call has a CIN, so a stream, of its own: a look-up per new
+        call otherwise, a round trip each on PostgreSQL)."""
         scans: list[Any] = []
         missing: set[tuple[str, str, str]] = set()
         states = self.stats.streams
@@ -639,12 +639,11 @@ class Intake:
 
     def _load_states(self, keys: set[tuple[str, str, str]]) -> None:
         """Bring the streams `keys` into memory: their stored state, or a new one."""
-        if self._lookup_conn is None:
-            self._lookup_conn = self._lookups.enter_context(self.svc.db.read())
+        conn = self._lookup()
         states = self.stats.streams
         wanted = list(keys)
         for start in range(0, len(wanted), LOOKUP_CHUNK):
-            for liid, cin, channel, *state in _STREAMS_BY_KEYS.fetch(self._lookup_conn, wanted[start:start + LOOKUP_CHUNK]):
+            for liid, cin, channel, *state in _STREAMS_BY_KEYS.fetch(conn, wanted[start:start + LOOKUP_CHUNK]):
                 states[(liid, cin, channel)] = _state(*state)
         for key in wanted:
             if key not in states:
@@ -653,11 +652,15 @@ class Intake:
     def _stream(self, key: tuple[str, str, str]) -> StreamState:
         """The state of a stream that is not in memory: the store's, when it was seen before
         (idle for a while, or before a restart), else a new one."""
-        if self._lookup_conn is None:
-            self._lookup_conn = self._lookups.enter_context(self.svc.db.read())
-        row = _STREAM_BY_KEY.first(self._lookup_conn, {"liid": key[0], "cin": key[1], "channel": key[2]})
+        row = _STREAM_BY_KEY.first(self._lookup(), {"liid": key[0], "cin": key[1], "channel": key[2]})
         state = self.stats.streams[key] = StreamState() if row is None else _state(*row)
         return state
+
+    def _lookup(self) -> Any:
+        """The batch's read connection for look-ups, opened on its first (closed with the batch)."""
+        if self._lookup_conn is None:
+            self._lookup_conn = self._lookups.enter_context(self.svc.db.read())
+        return self._lookup_conn
 
     def _stream_rows(self, keys: set[tuple[str, str, str]], now: datetime, seen: float) -> list[dict[str, Any]]:
         """The `streams` rows of the streams a batch touched (committed with the batch)."""
