@@ -6,10 +6,9 @@ bind processing run once per column over the whole batch instead of through SQLA
 per-row parameter building (which costs more than the database's own work at intake rates).
 Same SQL, same types, same transaction.
 
-`DriverSelect`: the first row of a small SELECT by the driver's cursor (one per new call:
-SQLAlchemy's statement and result machinery cost ~25 times the SQLite look-up itself).
-`DriverKeySelect`: the rows of many composite keys in one statement the same way (the
-streams a batch names).
+`DriverKeySelect`: the rows of many composite keys in one statement, read by the driver's
+cursor (the streams a batch names: SQLAlchemy's statement and result machinery cost ~25 times
+the SQLite look-up itself).
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Connection, Dialect, Select, Table, bindparam, insert
+from sqlalchemy import JSON, Connection, Dialect, Table, bindparam, insert
 from sqlalchemy.sql import ClauseElement, ColumnElement
 
 
@@ -95,34 +94,14 @@ class BulkInsert:
         conn.exec_driver_sql(sql, params)
 
 
-class DriverSelect:
-    """A SELECT whose first row is read by the driver's cursor directly: the values as the
-    driver gives them (no result processing: a JSON column is its text on SQLite)."""
-
-    def __init__(self, stmt: Select[Any]) -> None:
-        self.stmt = stmt
-        self._sql: dict[str, tuple[str, tuple[str, ...] | None]] = {}
-
-    def first(self, conn: Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
-        found = self._sql.get(conn.dialect.name)
-        if found is None:
-            found = self._sql[conn.dialect.name] = driver_sql(self.stmt, conn.dialect)
-        sql, order = found
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(sql, tuple(params[n] for n in order) if order else params)
-            return cursor.fetchone()  # type: ignore[no-any-return]
-        finally:
-            cursor.close()
-
-
 class DriverKeySelect:
     """The rows of `columns` (of one table) whose composite key `key` is one of a list of keys,
-    in one statement read by the driver's cursor, like `DriverSelect`; a key named twice may
-    give its row twice.  The list is padded to a
-    power of two (repeating its last key), so that a few statements serve every size, each
-    compiled once per dialect (SQLAlchemy's expanding IN re-renders the statement per call:
-    for hundreds of keys it cost several times the look-ups it replaced)."""
+    in one statement read by the driver's cursor: the values as the driver gives them (no
+    result processing: a JSON column is its text on SQLite); a key named twice may give its
+    row twice.  The list is padded to a power of two (repeating its last key), so that a few
+    statements serve every size, each built once per dialect (SQLAlchemy's expanding IN
+    re-renders the statement per call: for hundreds of keys it cost several times the
+    look-ups it replaced)."""
 
     def __init__(self, columns: Sequence[ColumnElement[Any]], key: Sequence[ColumnElement[Any]]) -> None:
         self.columns = tuple(columns)

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
-from calea.db.bulk import DriverKeySelect, DriverSelect
+from calea.db.bulk import DriverKeySelect
 from calea.db.schema import authorities, intercepts, streams
 from calea.gate.decide import CachedGate
 from calea.gate.snapshot import GateSnapshot
@@ -48,10 +48,8 @@ log = logging.getLogger("calea.intake")
 # correctness.
 STREAM_IDLE = 30.0
 EVICT_EVERY = 10.0  # seconds between two sweeps for idle streams
-# the stored state of one stream (once per call: a call's CIN is a stream of its own)
-_STREAM_BY_KEY = DriverSelect(select(streams.c.max_seq, streams.c.received, streams.c.duplicates, streams.c.gaps).where(
-    streams.c.liid == bindparam("liid"), streams.c.cin == bindparam("cin"), streams.c.channel == bindparam("channel")))
-# ...and of the streams a batch's PS-PDUs name, LOOKUP_CHUNK at a time (one query per batch)
+# the stored states of streams not in memory (a call's CIN is a stream of its own): those a
+# batch's IRI records name, LOOKUP_CHUNK at a time, one statement each; any other one alone
 _STREAMS_BY_KEYS = DriverKeySelect(
     (streams.c.liid, streams.c.cin, streams.c.channel, streams.c.max_seq, streams.c.received, streams.c.duplicates,
      streams.c.gaps), (streams.c.liid, streams.c.cin, streams.c.channel))
@@ -652,9 +650,8 @@ class Intake:
     def _stream(self, key: tuple[str, str, str]) -> StreamState:
         """The state of a stream that is not in memory: the store's, when it was seen before
         (idle for a while, or before a restart), else a new one."""
-        row = _STREAM_BY_KEY.first(self._lookup(), {"liid": key[0], "cin": key[1], "channel": key[2]})
-        state = self.stats.streams[key] = StreamState() if row is None else _state(*row)
-        return state
+        self._load_states({key})
+        return self.stats.streams[key]
 
     def _lookup(self) -> Any:
         """The batch's read connection for look-ups, opened on its first (closed with the batch)."""
