@@ -23,7 +23,9 @@ def services(request: Request) -> Services:
 
 def resolve(request: Request, *, allow_pending_mfa: bool = False) -> Actor:
     """Returns the actor or raises NotAuthenticated; refuses a session whose second factor
-    is required and not yet given (C4)."""
+    is required and not yet given (C4).  Its `purpose` is the one stated for this read (C5),
+    in words: `?purpose=` or the `X-Calea-Purpose` header, the id of a reading context
+    resolved (`calea.services.reading`)."""
     cached = getattr(request.state, "actor", None)
     if cached is not None and (allow_pending_mfa or getattr(request.state, "mfa_ok", True)):
         return cached  # type: ignore[no-any-return]
@@ -48,12 +50,6 @@ def resolve(request: Request, *, allow_pending_mfa: bool = False) -> Actor:
     if not mfa_ok and not allow_pending_mfa:
         raise NotAuthenticated("the second factor is required (POST /api/v1/auth/mfa)", rule="C4")
     return actor
-
-
-def stated_purpose(request: Request) -> str | None:
-    """The purpose the caller stated for this read (C5), in words: `?purpose=` or the
-    `X-Calea-Purpose` header, the id of a reading context resolved (`calea.services.reading`)."""
-    return resolve(request).purpose
 
 
 def same_site(request: Request) -> bool:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from calea.services import calls, line_sheets
 from calea.services.context import Actor
-from calea.web.auth import current_actor, require_scope, services, stated_purpose
+from calea.web.auth import current_actor, require_scope, services
 
 router = APIRouter(tags=["calls"])
 
@@ -64,7 +64,7 @@ def list_calls(case_id: str, request: Request, purpose: str | None = None, since
                actor: Actor = Depends(reader)) -> dict[str, Any]:
     """Calls of the case, newest first: parties (E.164), times, outcome, pen register
     (outgoing) or trap and trace (incoming) (A1).  Grant and purpose (C2, C5)."""
-    return calls.list_calls(services(request), actor, case_id, purpose=stated_purpose(request), since=since,
+    return calls.list_calls(services(request), actor, case_id, purpose=actor.purpose, since=since,
                             until=until, direction=direction, outcome=outcome, limit=limit, offset=offset)
 
 
@@ -72,7 +72,7 @@ def list_calls(case_id: str, request: Request, purpose: str | None = None, since
 def calls_csv(case_id: str, request: Request, purpose: str | None = None, since: str | None = None,
               until: str | None = None, actor: Actor = Depends(reader)) -> StreamingResponse:
     """The case's calls as CSV, oldest first."""
-    lines = calls.calls_csv(services(request), actor, case_id, purpose=stated_purpose(request), since=since,
+    lines = calls.calls_csv(services(request), actor, case_id, purpose=actor.purpose, since=since,
                             until=until)
     return _csv(f"calls-{case_id}.csv", lines)
 
@@ -83,14 +83,14 @@ def pen_register(case_id: str, request: Request, purpose: str | None = None, sin
                  actor: Actor = Depends(reader)) -> dict[str, Any]:
     """Call-identifying events in time order (set-up, ringing, answer, redirect, release,
     dialling digits, cell); never post-cut-through digits (A6)."""
-    return calls.pen_register_events(services(request), actor, case_id, purpose=stated_purpose(request),
+    return calls.pen_register_events(services(request), actor, case_id, purpose=actor.purpose,
                                      since=since, until=until, limit=limit, offset=offset)
 
 
 @router.get("/cases/{case_id}/pen-register.csv")
 def pen_register_csv(case_id: str, request: Request, purpose: str | None = None, since: str | None = None,
                      until: str | None = None, actor: Actor = Depends(reader)) -> StreamingResponse:
-    lines = calls.events_csv(services(request), actor, case_id, purpose=stated_purpose(request), since=since,
+    lines = calls.events_csv(services(request), actor, case_id, purpose=actor.purpose, since=since,
                              until=until)
     return _csv(f"pen-register-{case_id}.csv", lines)
 
@@ -105,13 +105,13 @@ def rebuild(case_id: str, request: Request, actor: Actor = Depends(writer)) -> d
 def get_call(call_id: str, request: Request, purpose: str | None = None,
              actor: Actor = Depends(reader)) -> dict[str, Any]:
     """One call with its events."""
-    return calls.get_call(services(request), actor, call_id, purpose=stated_purpose(request))
+    return calls.get_call(services(request), actor, call_id, purpose=actor.purpose)
 
 
 @router.get("/cases/{case_id}/line-sheets")
 def list_sheets(case_id: str, request: Request, purpose: str | None = None, call_id: str | None = None,
                 actor: Actor = Depends(reader)) -> list[dict[str, Any]]:
-    return line_sheets.list_sheets(services(request), actor, case_id, purpose=stated_purpose(request),
+    return line_sheets.list_sheets(services(request), actor, case_id, purpose=actor.purpose,
                                    call_id=call_id)
 
 
@@ -121,13 +121,13 @@ def create_sheet(case_id: str, data: LineSheetIn, request: Request, purpose: str
     """A monitor's line sheet (synopsis, pertinence, participants, language).  Only for a
     communication an eavesdropping authority covered (A6)."""
     return line_sheets.create(services(request), actor, case_id, data.model_dump(exclude_none=True),
-                              purpose=stated_purpose(request))
+                              purpose=actor.purpose)
 
 
 @router.get("/line-sheets/{sheet_id}")
 def get_sheet(sheet_id: str, request: Request, purpose: str | None = None,
               actor: Actor = Depends(reader)) -> dict[str, Any]:
-    return line_sheets.get(services(request), actor, sheet_id, purpose=stated_purpose(request))
+    return line_sheets.get(services(request), actor, sheet_id, purpose=actor.purpose)
 
 
 @router.patch("/line-sheets/{sheet_id}")
@@ -135,7 +135,7 @@ def update_sheet(sheet_id: str, data: LineSheetPatch, request: Request, purpose:
                  actor: Actor = Depends(writer)) -> dict[str, Any]:
     """The monitor corrects their line sheet until it is signed."""
     return line_sheets.update_sheet(services(request), actor, sheet_id, data.model_dump(exclude_none=True),
-                                    purpose=stated_purpose(request))
+                                    purpose=actor.purpose)
 
 
 @router.post("/line-sheets/{sheet_id}/review")
@@ -146,7 +146,7 @@ def review_sheet(sheet_id: str, data: ReviewIn, request: Request, purpose: str |
     manager = getattr(request.app.state, "intake", None)
     store_writer = manager.intake.writer if manager is not None else None
     return line_sheets.review(services(request), actor, sheet_id, decision=data.decision, note=data.note,
-                              purpose=stated_purpose(request), writer=store_writer)
+                              purpose=actor.purpose, writer=store_writer)
 
 
 @router.get("/cases/{case_id}/line-sheets.pdf")
@@ -154,7 +154,7 @@ def line_sheets_pdf(case_id: str, request: Request, purpose: str | None = None, 
                     authority_id: str | None = None, actor: Actor = Depends(reader)) -> Response:
     """The line sheets of one UTC day (`?day=YYYY-MM-DD`) or of an authority's period
     (`?authority_id=`) as a PDF."""
-    name, data = line_sheets.export_pdf(services(request), actor, case_id, purpose=stated_purpose(request),
+    name, data = line_sheets.export_pdf(services(request), actor, case_id, purpose=actor.purpose,
                                         day=day, authority_id=authority_id)
     return Response(data, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from calea.services import recordings
 from calea.services.context import Actor
-from calea.web.auth import current_actor, require_scope, services, stated_purpose
+from calea.web.auth import current_actor, require_scope, services
 
 router = APIRouter(tags=["recordings"])
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
@@ -54,20 +54,20 @@ def reader(actor: Actor = Depends(current_actor)) -> Actor:
 def list_recordings(case_id: str, request: Request, purpose: str | None = None, limit: int = Query(200, ge=1, le=1000),
                     actor: Actor = Depends(reader)) -> list[dict[str, Any]]:
     """Stereo recordings of the case's calls (left: the target, right: the other party)."""
-    return recordings.list_recordings(services(request), actor, case_id, purpose=stated_purpose(request), limit=limit)
+    return recordings.list_recordings(services(request), actor, case_id, purpose=actor.purpose, limit=limit)
 
 
 @router.get("/cases/{case_id}/recordings/{recording_id}")
 def get_recording(case_id: str, recording_id: str, request: Request, purpose: str | None = None,
                   actor: Actor = Depends(reader)) -> dict[str, Any]:
     """One recording: times, files (SHA-256, size), markers (minimized intervals, digits, streams)."""
-    return recordings.get_recording(services(request), actor, case_id, recording_id, purpose=stated_purpose(request))
+    return recordings.get_recording(services(request), actor, case_id, recording_id, purpose=actor.purpose)
 
 
 def _serve(request: Request, case_id: str, recording_id: str, which: str, actor: Actor) -> Response:
     asked = request.headers.get("range")
     f = recordings.open_file(services(request), actor, case_id, recording_id, which,
-                             purpose=stated_purpose(request), byte_range=asked)
+                             purpose=actor.purpose, byte_range=asked)
     size = len(f.data)
     headers = {"Accept-Ranges": "bytes", "ETag": f'"{f.sha256}"', "Cache-Control": "no-store",
                "Content-Disposition": f'inline; filename="{f.filename}"'}

@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from calea.services import messages, traffic
 from calea.services.context import Actor
-from calea.web.auth import current_actor, require_scope, services, stated_purpose
+from calea.web.auth import current_actor, require_scope, services
 
 router = APIRouter(tags=["traffic"])
 
@@ -30,7 +30,7 @@ def download_pcap(case_id: str, request: Request, intercept_id: str | None = Non
                   purpose: str | None = None, actor: Actor = Depends(reader)) -> StreamingResponse:
     """The kept IP packets (A2) of the case or one intercept in [start, end), streamed as
     pcap or pcapng (LINKTYPE_RAW, interception-time stamps).  Refused under PRTT (A6)."""
-    dl = traffic.pcap(services(request), actor, case_id, purpose=stated_purpose(request), intercept_id=intercept_id,
+    dl = traffic.pcap(services(request), actor, case_id, purpose=actor.purpose, intercept_id=intercept_id,
                       start=traffic.parse_time(start, "start"), end=traffic.parse_time(end, "end"), fmt=format)
     return StreamingResponse(dl.chunks, media_type=dl.media_type,
                              headers={"Content-Disposition": f'attachment; filename="{dl.filename}"'})
@@ -43,7 +43,7 @@ def list_flows(case_id: str, request: Request, intercept_id: str | None = None, 
     """Flow summaries, oldest first, `limit` from `offset` with the `total`: 5-tuple, times,
     packets and bytes each way; DNS names, TLS SNI and HTTP Host where the payload was kept
     (A2) and the caller reads content."""
-    return traffic.flows(services(request), actor, case_id, purpose=stated_purpose(request), intercept_id=intercept_id,
+    return traffic.flows(services(request), actor, case_id, purpose=actor.purpose, intercept_id=intercept_id,
                          start=traffic.parse_time(start, "start"), end=traffic.parse_time(end, "end"), limit=limit,
                          offset=offset)
 
@@ -54,7 +54,7 @@ def web_visitors(case_id: str, request: Request, url: str, start: str | None = N
                  actor: Actor = Depends(reader)) -> Any:
     """A1: every address that visited the queried web address `url` (named by an
     authority of the case), first / last seen, visits, covering authority.  JSON or CSV."""
-    report = traffic.web_visitors(services(request), actor, case_id, url, purpose=stated_purpose(request),
+    report = traffic.web_visitors(services(request), actor, case_id, url, purpose=actor.purpose,
                                   start=traffic.parse_time(start, "start"), end=traffic.parse_time(end, "end"))
     if format == "csv":
         return Response(traffic.visitors_csv(report), media_type="text/csv; charset=utf-8",
@@ -85,7 +85,7 @@ def message_threads(case_id: str, request: Request, purpose: str | None = None,
                     actor: Actor = Depends(reader)) -> dict[str, Any]:
     """SMS, SIP MESSAGE and MMS threads, one per counterparty (addressing, A1), the most
     recent first, `limit` from `offset` with the `total` of threads and of `messages`."""
-    return messages.threads(services(request), actor, case_id, purpose=stated_purpose(request), limit=limit,
+    return messages.threads(services(request), actor, case_id, purpose=actor.purpose, limit=limit,
                             offset=offset)
 
 
@@ -96,7 +96,7 @@ def list_messages(case_id: str, request: Request, counterparty: str | None = Non
     """The messages of a thread (`counterparty`) or of the case, oldest first, `limit` from
     `offset` with the `total`, with their parts; bodies only where kept (A2) and for
     readers of content; suppressed under PRTT (A6)."""
-    return messages.thread(services(request), actor, case_id, counterparty, purpose=stated_purpose(request),
+    return messages.thread(services(request), actor, case_id, counterparty, purpose=actor.purpose,
                            limit=limit, offset=offset)
 
 
@@ -105,7 +105,7 @@ def message_part(case_id: str, message_id: int, part_id: int, request: Request, 
                  actor: Actor = Depends(reader)) -> Response:
     """One part (SMS text, MMS image / audio / video / vCard / SMIL) with its media type."""
     meta, data = messages.part(services(request), actor, case_id, message_id, part_id,
-                               purpose=stated_purpose(request))
+                               purpose=actor.purpose)
     name = (meta["name"] or f"part-{part_id}").replace('"', "")
     return Response(data, media_type=meta["media_type"], headers={
         "Content-Disposition": f'attachment; filename="{name}"', "X-Content-SHA256": meta["sha256"]})

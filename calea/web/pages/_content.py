@@ -29,7 +29,7 @@ from calea.services.access import Level, ensure_case_access
 from calea.services.context import Actor
 from calea.services.dataread import REVIEWERS
 from calea.web.auth import services
-from calea.web.auth import stated_purpose as resolved_purpose
+from calea.web.auth import resolve
 from calea.web.pages._common import Signed, Submitted, record_refusal, render, templates, text, utc
 
 router = APIRouter()
@@ -49,7 +49,7 @@ def content_case(request: Request, actor: Actor, case_id: str) -> Case:
 def stated_purpose(request: Request) -> str:
     """The purpose of this read in words ('' when none was stated, or its id is not this
     session's for this case)."""
-    return (resolved_purpose(request) or "")[:PURPOSE_MAX]
+    return (resolve(request).purpose or "")[:PURPOSE_MAX]
 
 
 def purpose_link(request: Request) -> str:
