@@ -83,7 +83,7 @@ def test_unanswered_keepalives_are_counted_and_bounded() -> None:
     plan = build(_small(Idle(0.0, 1.2), interval=0.5), "etsi-102232")
     report = _run(FakeIntake(answer=lambda record: None), plan, response_timeout=0.2)
     assert report.keepalives_sent == 4 and report.keepalives_unanswered == 4 and not report.ok
-    assert report.elapsed < 2.0
+    assert report.elapsed < 5.0  # bounded (the plan idles 1.2 s; a loaded machine adds its own delays)
 
 
 def test_keepalive_from_the_intake_is_answered() -> None:

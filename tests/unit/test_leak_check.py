@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from tests.leaks import REF_NOISE, assert_no_leak
+from tests.leaks import assert_no_leak
 
 
 def test_a_reference_kept_per_round_is_a_leak() -> None:
@@ -34,13 +34,13 @@ def test_a_reference_dropped_per_round_is_a_leak_too() -> None:
         assert_no_leak(run, [shared], warmup=10, rounds=2000, traced_warmup=1, traced_rounds=10)
 
 
-def test_another_threads_few_references_are_not_a_leak() -> None:
+def test_another_threads_references_are_not_a_leak() -> None:
     shared = object()
     held: list[object] = []
     taken, release = threading.Event(), threading.Event()
 
     def other() -> None:
-        held.extend([shared] * (REF_NOISE // 2))
+        held.extend([shared] * 500)  # a thread's list of rows, say, taken between the two counts
         taken.set()
         release.wait(5)
 
@@ -55,4 +55,4 @@ def test_another_threads_few_references_are_not_a_leak() -> None:
     finally:
         release.set()
         thread.join()
-    assert len(held) == REF_NOISE // 2
+    assert len(held) == 500
