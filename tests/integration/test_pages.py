@@ -449,7 +449,7 @@ def test_carriers_network_and_alerts_pages(world: World) -> None:
 
 def test_admin_pages_are_refused_to_other_roles(world: World) -> None:
     investigator = sign_in(world, world.user("investigator"))
-    for path in ("/users", "/carriers", "/intercepts", "/settings/network", "/audit", "/alerts"):
+    for path in ("/users", "/carriers", "/intercepts", "/intake", "/settings/network", "/audit", "/alerts"):
         r = investigator.get(path)
         assert r.status_code == 403, path
         assert "C1" in r.text
@@ -481,7 +481,7 @@ def test_audit_page_lists_filters_and_verifies(ready: Ready, world: World) -> No
 
 def test_no_page_carries_script(ready: Ready, world: World) -> None:
     taru = sign_in(world, world.user("taru", "Technical Assistance Response Unit"))
-    for path in ("/cases", f"/cases/{ready.case['id']}", "/intercepts", "/carriers", "/users", "/alerts", "/audit",
+    for path in ("/cases", f"/cases/{ready.case['id']}", "/intercepts", "/carriers", "/intake", "/users", "/alerts", "/audit",
                  "/settings/network", "/system", "/account/mfa"):
         r = taru.get(path)
         assert r.status_code == 200, path

@@ -1,5 +1,5 @@
-"""The technical unit's pages: intercepts, carriers, users (C1, C3), alerts, the network
-policy (C4), and the system health page (the vendor's view: no intercept data)."""
+"""The technical unit's pages: intercepts, carriers, the intake, users (C1, C3), alerts, the
+network policy (C4), and the system health page (the vendor's view: no intercept data)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 from calea import __version__
 from calea.domain.access import Perm, Role, require
 from calea.errors import CaleaError
-from calea.services import alerts, carriers, cases, intercepts, settings, users
+from calea.services import alerts, carriers, cases, intercepts, records, settings, users
 from calea.services.carriers import FORMATS
 from calea.services.context import Actor
 from calea.web.auth import services
@@ -67,6 +67,28 @@ def create_carrier(request: Request, form: FormData = Submitted, actor: Actor = 
         return carriers_view(request, actor, status=exc.status, error=exc, form=values)
 
     return attempt(request, act, refused)
+
+
+# -- the intake ---------------------------------------------------------------------------
+
+INTAKE_LIMIT = 100  # refusals and malformed records shown, the latest first
+
+
+@router.get("/intake", response_class=HTMLResponse)
+def intake_page(request: Request, actor: Actor = Signed) -> Response:
+    """Counters, listeners and connections of the intake running in this process; the
+    streams with sequence gaps, the refused deliveries (A7) and the malformed records the
+    store holds.  The same facts as `GET /api/v1/intake`, for the roles that read alerts."""
+    view = records.intake_view(services(request), actor, limit=INTAKE_LIMIT)
+    manager = getattr(request.app.state, "intake", None)
+    live = manager.state() if manager is not None else None
+    connections = []
+    if live is not None:  # open first, then the latest
+        connections = sorted(live["connections"], key=lambda c: (c["closed_at"] is None, c["opened_at"]), reverse=True)
+    gapped = [s for s in view["streams"] if s["missing"]]
+    return render(request, "intake.html", live=live, connections=connections[:INTAKE_LIMIT], gapped=gapped,
+                  missing=sum(s["missing"] for s in gapped), streams_seen=len(view["streams"]),
+                  refusals=view["refusals"], malformed=view["malformed"], limit=INTAKE_LIMIT)
 
 
 # -- users -------------------------------------------------------------------------------

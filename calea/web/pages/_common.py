@@ -162,6 +162,7 @@ def nav_for(actor: Actor | None) -> list[tuple[str, str]]:
     if has_perm(role, Perm.MANAGE_USERS):
         items.append(("/users", "Users"))
     if has_perm(role, Perm.READ_ALERTS):
+        items.append(("/intake", "Intake"))
         items.append(("/alerts", "Alerts"))
     if has_perm(role, Perm.READ_AUDIT):
         items.append(("/audit", "Audit"))
