@@ -51,6 +51,7 @@ class IntakeManager:
         self.intake.subscribers.append(self.indexer.notify)
         self.registry = Registry()
         self.listening: dict[tuple[str, int], Any] = {}
+        self.specs: dict[tuple[str, int], ListenerSpec] = {}
         self.errors: dict[str, str] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -81,6 +82,7 @@ class IntakeManager:
                 key = (spec.carrier, spec.port)
                 if key in self.listening:
                     continue
+                self.specs[key] = spec
                 try:
                     servers, _ = await start_listeners(self.intake, [spec], self.registry)
                 except OSError as exc:
@@ -102,7 +104,9 @@ class IntakeManager:
     def state(self) -> dict[str, Any]:
         return {
             "counters": self.intake.stats.counters.to_dict(),
-            "listeners": [{"carrier": c, "port": p, "ok": v is not None} for (c, p), v in self.listening.items()],
+            "listeners": [{"carrier": c, "port": p, "channel": self.specs[c, p].channel.value, "format": self.specs[c, p].format,
+                           "tls": self.specs[c, p].ssl is not None, "ok": v is not None}
+                          for (c, p), v in self.listening.items()],
             "errors": self.errors,
             "connections": [c.to_dict() for c in self.registry.connections.values()],
             "queue": self.intake.queued(),

@@ -104,7 +104,8 @@ def test_intake_page_shows_connections_counters_gaps_refusals_and_quarantine(set
 
     # the API gives the same facts (the live part from the same manager)
     view = taru.get("/api/v1/intake").json()
-    assert view["live"]["counters"]["stored"] == 5 and view["live"]["listeners"] == [{"carrier": "PageTel", "port": port, "ok": True}]
+    assert view["live"]["counters"]["stored"] == 5 and view["live"]["listeners"] == [
+        {"carrier": "PageTel", "port": port, "channel": "hi2", "format": "etsi-102232", "tls": False, "ok": True}]
     assert [c["records"] for c in view["live"]["connections"]] == [7]
     assert [s_["gaps"] for s_ in view["streams"] if s_["liid"] == "PAGE-1"] == [[[3, 4]]]
 
