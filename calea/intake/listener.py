@@ -37,6 +37,7 @@ class ConnectionInfo:
     peer: str
     opened_at: datetime
     closed_at: datetime | None = None
+    port: int = 0  # the listening port it came in on
     records: int = 0
     bytes: int = 0
     keepalives: int = 0
@@ -58,11 +59,35 @@ class ListenerSpec:
     allowed: tuple[str, ...] = ()  # carrier peer networks; empty: any
 
 
+CLOSED_KEPT = 200  # closed connections remembered for the intake view, the latest ones
+
+
 @dataclass
 class Registry:
     connections: dict[int, ConnectionInfo] = field(default_factory=dict)
     next_id: int = 1
     transports: dict[int, asyncio.BaseTransport] = field(default_factory=dict)
+
+    def add(self, info: ConnectionInfo, transport: asyncio.BaseTransport) -> None:
+        """A new connection; the closed ones beyond the latest `CLOSED_KEPT` are forgotten
+        (a carrier that reconnects all day must not grow the registry for ever)."""
+        self.connections[info.id] = info
+        self.transports[info.id] = transport
+        closed = [i for i, c in self.connections.items() if c.closed_at is not None]
+        for i in closed[:max(len(closed) - CLOSED_KEPT, 0)]:  # (ids grow: the oldest first)
+            del self.connections[i]
+
+    def close_for(self, carrier: str, port: int, reason: str) -> int:
+        """Close the open connections a carrier made to `port` (its listener is stopped or
+        replaced: the carrier reconnects under the new terms, and resends)."""
+        closed = 0
+        for i, transport in list(self.transports.items()):
+            info = self.connections.get(i)
+            if info is not None and info.carrier == carrier and info.port == port:
+                info.state, info.error = "closed", reason
+                transport.close()
+                closed += 1
+        return closed
 
     async def close_all(self, servers: list[asyncio.AbstractServer]) -> None:
         """Stop listening and close every open carrier connection (shutdown)."""
@@ -93,10 +118,9 @@ class IntakeProtocol(asyncio.Protocol):
         peer = transport.get_extra_info("peername") or ("?", 0)
         host = str(peer[0])
         info = ConnectionInfo(self.registry.next_id, self.spec.carrier, self.spec.channel.value, self.spec.format,
-                              f"{host}:{peer[1]}", self.intake.svc.now())
+                              f"{host}:{peer[1]}", self.intake.svc.now(), port=self.spec.port)
         self.registry.next_id += 1
-        self.registry.connections[info.id] = info
-        self.registry.transports[info.id] = transport
+        self.registry.add(info, transport)
         self.info = info
         if self.spec.allowed and not _allowed(host, self.spec.allowed):
             info.state, info.error = "refused", "peer address is not one of the carrier's"

@@ -37,6 +37,12 @@ def specs_for(row: Any, host: str, tls_dir: Path | None) -> list[ListenerSpec]:
     return out
 
 
+def terms(spec: ListenerSpec, row: Any) -> tuple[Any, ...]:
+    """What a listener was started with: a change to any of it restarts the listener."""
+    return (spec.format, spec.channel, spec.allowed, row["tls_fingerprint"] if spec.ssl is not None else None,
+            spec.ssl is not None)
+
+
 class IntakeManager:
     def __init__(self, svc: Services, *, host: str = "0.0.0.0", tls_dir: Path | None = None,
                  reconcile_seconds: float = 3.0) -> None:
@@ -50,8 +56,9 @@ class IntakeManager:
         self.indexer = TrafficIndexer(svc)  # flows, visitors and message threads, kept current
         self.intake.subscribers.append(self.indexer.notify)
         self.registry = Registry()
-        self.listening: dict[tuple[str, int], Any] = {}
-        self.specs: dict[tuple[str, int], ListenerSpec] = {}
+        self.listening: dict[tuple[str, int, str], Any] = {}
+        self.specs: dict[tuple[str, int, str], ListenerSpec] = {}
+        self.terms: dict[tuple[str, int, str], tuple[Any, ...]] = {}  # what each listener was started with
         self.errors: dict[str, str] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -75,24 +82,45 @@ class IntakeManager:
                 log.exception("intake housekeeping failed")
 
     async def reconcile(self) -> None:
+        """Make the listeners what the carriers table says: a listener whose carrier is gone,
+        whose port was cleared or whose terms changed (format, addresses, client certificate)
+        is stopped with the connections it accepted (the carrier reconnects under the new
+        terms and resends: duplicates are suppressed); a new or changed one is started; one
+        that could not listen (the port was taken) is tried again."""
         with self.svc.db.read() as conn:
             rows = conn.execute(select(carriers)).mappings().all()
+        wanted: dict[tuple[str, int, str], tuple[ListenerSpec, tuple[Any, ...]]] = {}
         for row in rows:
             for spec in specs_for(row, self.host, self.tls_dir):
-                key = (spec.carrier, spec.port)
-                if key in self.listening:
-                    continue
-                self.specs[key] = spec
-                try:
-                    servers, _ = await start_listeners(self.intake, [spec], self.registry)
-                except OSError as exc:
-                    self.errors[f"{spec.carrier}:{spec.port}"] = str(exc)
+                wanted[(spec.carrier, spec.port, spec.channel.value)] = (spec, terms(spec, row))
+        for key in list(self.listening):
+            if key not in wanted or self.terms.get(key) != wanted[key][1]:
+                await self._stop_listener(key, "carrier configuration changed" if key in wanted else "carrier no longer on this port")
+        for key, (spec, agreed) in wanted.items():
+            if self.listening.get(key) is not None:
+                continue
+            try:
+                servers, _ = await start_listeners(self.intake, [spec], self.registry)
+            except OSError as exc:
+                if self.errors.get(f"{spec.carrier}:{spec.port}") != str(exc):  # (logged once, tried every round)
                     log.error("cannot listen for %s on %s:%s: %s", spec.carrier, spec.host, spec.port, exc)
-                    self.listening[key] = None
-                    continue
-                self.listening[key] = servers
-                log.info("listening for %s (%s %s) on %s:%s%s", spec.carrier, spec.format, spec.channel.value,
-                         spec.host, spec.port, " with TLS" if spec.ssl else "")
+                self.errors[f"{spec.carrier}:{spec.port}"] = str(exc)
+                self.listening[key], self.specs[key], self.terms[key] = None, spec, agreed
+                continue
+            self.errors.pop(f"{spec.carrier}:{spec.port}", None)
+            self.listening[key], self.specs[key], self.terms[key] = servers, spec, agreed
+            log.info("listening for %s (%s %s) on %s:%s%s", spec.carrier, spec.format, spec.channel.value,
+                     spec.host, spec.port, " with TLS" if spec.ssl else "")
+
+    async def _stop_listener(self, key: tuple[str, int, str], reason: str) -> None:
+        servers = self.listening.pop(key, None) or []
+        self.specs.pop(key, None)
+        self.terms.pop(key, None)
+        self.errors.pop(f"{key[0]}:{key[1]}", None)
+        for server in servers:
+            server.close()
+        closed = self.registry.close_for(key[0], key[1], reason)
+        log.info("stopped listening for %s on port %s %s (%s; %d connection(s) closed)", key[0], key[1], key[2], reason, closed)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -104,9 +132,9 @@ class IntakeManager:
     def state(self) -> dict[str, Any]:
         return {
             "counters": self.intake.stats.counters.to_dict(),
-            "listeners": [{"carrier": c, "port": p, "channel": self.specs[c, p].channel.value, "format": self.specs[c, p].format,
-                           "tls": self.specs[c, p].ssl is not None, "ok": v is not None}
-                          for (c, p), v in self.listening.items()],
+            "listeners": [{"carrier": key[0], "port": key[1], "channel": key[2], "format": self.specs[key].format,
+                           "tls": self.specs[key].ssl is not None, "ok": v is not None}
+                          for key, v in self.listening.items()],
             "errors": self.errors,
             "connections": [c.to_dict() for c in self.registry.connections.values()],
             "queue": self.intake.queued(),

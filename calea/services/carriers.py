@@ -7,7 +7,7 @@ import ipaddress
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from calea.db.schema import carriers
@@ -39,12 +39,14 @@ def _port(value: Any, field: str) -> int | None:
     return port
 
 
-def create_carrier(svc: Services, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
-    require(actor.role, Perm.MANAGE_CARRIERS)
-    name = str(body.get("name", "")).strip()
-    if not name:
-        raise InvalidInput("a carrier has a name", field="name")
+EDITABLE = ("contact", "formats", "addresses", "hi2_port", "hi3_port", "tls_client_cert")
+
+
+def _values(body: dict[str, Any]) -> dict[str, Any]:
+    """The columns of a carrier from the fields of a request, each checked."""
     formats = body.get("formats") or ["etsi-102232"]
+    if not isinstance(formats, list) or not formats:
+        raise InvalidInput("formats is a list of handover formats", field="formats")
     bad = [f for f in formats if f not in FORMATS]
     if bad:
         raise InvalidInput(f"unknown handover formats {bad}; known: {', '.join(FORMATS)}", field="formats")
@@ -62,19 +64,64 @@ def create_carrier(svc: Services, actor: Actor, body: dict[str, Any]) -> dict[st
         except ValueError:
             raise InvalidInput("tls_client_cert is not a PEM X.509 certificate", field="tls_client_cert") from None
         fingerprint = hashlib.sha256(cert.public_bytes(encoding=_der())).hexdigest()
+    hi2, hi3 = _port(body.get("hi2_port"), "hi2_port"), _port(body.get("hi3_port"), "hi3_port")
+    if hi2 is not None and hi2 == hi3 and formats[0] != "pcesp":  # (PacketCable: CDC over TCP, CCC over UDP)
+        raise InvalidInput("HI2 and HI3 need ports of their own", field="hi3_port")
+    return {"contact": str(body.get("contact") or ""), "formats": list(formats), "addresses": addresses,
+            "hi2_port": hi2, "hi3_port": hi3, "tls_client_cert": cert_pem, "tls_fingerprint": fingerprint}
+
+
+def _ports_free(conn: Any, values: dict[str, Any], carrier_id: str | None) -> None:
+    """A port listens for one carrier: another carrier's port is refused (its listener
+    could not start, and the carrier's deliveries would go nowhere)."""
+    mine = {values["hi2_port"], values["hi3_port"]} - {None}
+    for other in conn.execute(select(carriers.c.id, carriers.c.name, carriers.c.hi2_port, carriers.c.hi3_port)).all():
+        if other.id == carrier_id:
+            continue
+        for field_, port in (("hi2_port", values["hi2_port"]), ("hi3_port", values["hi3_port"])):
+            if port is not None and port in {other.hi2_port, other.hi3_port} and port in mine:
+                raise Conflict(f"port {port} is already a port of {other.name}", field=field_)
+
+
+def create_carrier(svc: Services, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    require(actor.role, Perm.MANAGE_CARRIERS)
+    name = str(body.get("name", "")).strip()
+    if not name:
+        raise InvalidInput("a carrier has a name", field="name")
+    values = _values(body)
     with svc.db.write() as conn:
+        _ports_free(conn, values, None)
         carrier_id = svc.new_id()
         try:
             with conn.begin_nested():
-                conn.execute(insert(carriers).values(
-                    id=carrier_id, name=name, contact=str(body.get("contact", "")), formats=list(formats),
-                    addresses=addresses, hi2_port=_port(body.get("hi2_port"), "hi2_port"),
-                    hi3_port=_port(body.get("hi3_port"), "hi3_port"), tls_client_cert=cert_pem,
-                    tls_fingerprint=fingerprint, created_at=svc.now(),
-                ))
+                conn.execute(insert(carriers).values(id=carrier_id, name=name, created_at=svc.now(), **values))
         except IntegrityError:
             raise Conflict("a carrier with this name exists", field="name") from None
         svc.audit(conn, actor, "carrier.create", object_type="carrier", object_id=carrier_id)
+        return carrier_dict(conn.execute(select(carriers).where(carriers.c.id == carrier_id)).mappings().one())
+
+
+def update_carrier(svc: Services, actor: Actor, carrier_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Change what is given of a carrier's contact, formats, addresses, ports and client
+    certificate (`null` or "" clears a port or the certificate; a carrier without ports is
+    not listened for).  The running intake applies it within seconds: the listeners whose
+    terms changed are restarted and their connections closed (the carrier reconnects)."""
+    require(actor.role, Perm.MANAGE_CARRIERS)
+    unknown = sorted(set(body) - set(EDITABLE))
+    if unknown:
+        raise InvalidInput(f"cannot change {', '.join(unknown)}; a carrier's editable fields: {', '.join(EDITABLE)}",
+                           field=unknown[0])
+    with svc.db.write() as conn:
+        row = conn.execute(select(carriers).where(carriers.c.id == carrier_id)).mappings().first()
+        if row is None:
+            raise NotFound("no such carrier")
+        values = _values({**{k: row[k] for k in EDITABLE}, **body})
+        _ports_free(conn, values, carrier_id)
+        changed = sorted(k for k in EDITABLE if values[k] != row[k])
+        if changed:
+            conn.execute(update(carriers).where(carriers.c.id == carrier_id).values(**values))
+        svc.audit(conn, actor, "carrier.update", object_type="carrier", object_id=carrier_id,
+                  detail="changed: " + (", ".join(changed) or "nothing"))
         return carrier_dict(conn.execute(select(carriers).where(carriers.c.id == carrier_id)).mappings().one())
 
 

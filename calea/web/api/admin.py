@@ -14,7 +14,7 @@ from calea.domain.access import Perm, require
 from calea.services import alerts, carriers, grants, intercepts, settings, users
 from calea.services.authorities import parse_time
 from calea.services.context import Actor
-from calea.web.api.models import CarrierIn, CoverageIn, NetworkPolicyIn, Offboard, UserIn, body
+from calea.web.api.models import CarrierIn, CarrierPatch, CoverageIn, NetworkPolicyIn, Offboard, UserIn, body
 from calea.web.auth import current_actor, require_scope, services
 
 router = APIRouter(tags=["administration"])
@@ -62,6 +62,13 @@ def list_carriers(request: Request, actor: Actor = Depends(current_actor)) -> li
 def create_carrier(data: CarrierIn, request: Request, actor: Actor = Depends(current_actor)) -> dict[str, Any]:
     require_scope(actor, "intercepts:write")
     return carriers.create_carrier(services(request), actor, body(data))
+
+
+@router.patch("/carriers/{carrier_id}")
+def update_carrier(carrier_id: str, data: CarrierPatch, request: Request, actor: Actor = Depends(current_actor)) -> dict[str, Any]:
+    """Change a carrier; the running intake restarts the listeners whose terms changed."""
+    require_scope(actor, "intercepts:write")
+    return carriers.update_carrier(services(request), actor, carrier_id, data.model_dump(exclude_unset=True))
 
 
 @router.get("/carriers/{carrier_id}")

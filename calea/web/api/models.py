@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Login(BaseModel):
@@ -111,6 +111,17 @@ class CarrierIn(BaseModel):
     contact: str = ""
     formats: list[str] = ["etsi-102232"]
     addresses: list[str] = []
+    hi2_port: int | None = None
+    hi3_port: int | None = None
+    tls_client_cert: str | None = None
+
+
+class CarrierPatch(BaseModel):
+    """The fields given are changed; `null` clears a port or the client certificate."""
+    model_config = ConfigDict(extra="forbid")
+    contact: str | None = None
+    formats: list[str] | None = None
+    addresses: list[str] | None = None
     hi2_port: int | None = None
     hi3_port: int | None = None
     tls_client_cert: str | None = None

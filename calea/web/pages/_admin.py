@@ -69,6 +69,39 @@ def create_carrier(request: Request, form: FormData = Submitted, actor: Actor = 
     return attempt(request, act, refused)
 
 
+@router.get("/carriers/{carrier_id}", response_class=HTMLResponse)
+def carrier_page(carrier_id: str, request: Request, actor: Actor = Signed) -> Response:
+    return carrier_view(request, actor, carrier_id)
+
+
+def carrier_view(request: Request, actor: Actor, carrier_id: str, *, status: int = 200, error: CaleaError | None = None,
+                 form: dict[str, Any] | None = None) -> Response:
+    return render(request, "carrier.html", status=status, error=error, form=form or {},
+                  open_form="carrier-edit" if form else None, formats=FORMATS,
+                  carrier=carriers.get_carrier(services(request), actor, carrier_id))
+
+
+@router.post("/carriers/{carrier_id}")
+def update_carrier(carrier_id: str, request: Request, form: FormData = Submitted, actor: Actor = Signed) -> Response:
+    def act() -> str:
+        body: dict[str, Any] = {"contact": text(form, "contact"), "formats": [str(f) for f in form.getlist("formats")] or None,
+                                "addresses": lines(form, "addresses"), "hi2_port": text(form, "hi2_port") or None,
+                                "hi3_port": text(form, "hi3_port") or None}
+        if flag(form, "remove_tls_client_cert"):
+            body["tls_client_cert"] = None
+        elif text(form, "tls_client_cert"):
+            body["tls_client_cert"] = text(form, "tls_client_cert")
+        carriers.update_carrier(services(request), actor, carrier_id, body)
+        return with_ok(f"/carriers/{carrier_id}", "carrier.updated")
+
+    def refused(exc: CaleaError) -> Response:
+        values: dict[str, Any] = form_values(form)
+        values["formats"] = [str(f) for f in form.getlist("formats")]
+        return carrier_view(request, actor, carrier_id, status=exc.status, error=exc, form=values)
+
+    return attempt(request, act, refused)
+
+
 # -- the intake ---------------------------------------------------------------------------
 
 INTAKE_LIMIT = 100  # refusals and malformed records shown, the latest first

@@ -73,6 +73,7 @@ OK_MESSAGES = {
     "grant.created": "Access granted; it ends no later than its authority (C2).",
     "grant.revoked": "Grant revoked.",
     "carrier.created": "Carrier added.",
+    "carrier.updated": "Carrier changed: the intake applies it within seconds.",
     "user.created": "User created.",
     "user.offboarded": "User offboarded: grants, sessions and tokens ended (C3).",
     "user.unlocked": "Account unlocked.",
