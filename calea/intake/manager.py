@@ -95,7 +95,7 @@ class IntakeManager:
                 wanted[(spec.carrier, spec.port, spec.channel.value)] = (spec, terms(spec, row))
         for key in list(self.listening):
             if key not in wanted or self.terms.get(key) != wanted[key][1]:
-                await self._stop_listener(key, "carrier configuration changed" if key in wanted else "carrier no longer on this port")
+                self._stop_listener(key, "carrier configuration changed" if key in wanted else "carrier no longer on this port")
         for key, (spec, agreed) in wanted.items():
             if self.listening.get(key) is not None:
                 continue
@@ -112,7 +112,7 @@ class IntakeManager:
             log.info("listening for %s (%s %s) on %s:%s%s", spec.carrier, spec.format, spec.channel.value,
                      spec.host, spec.port, " with TLS" if spec.ssl else "")
 
-    async def _stop_listener(self, key: tuple[str, int, str], reason: str) -> None:
+    def _stop_listener(self, key: tuple[str, int, str], reason: str) -> None:
         servers = self.listening.pop(key, None) or []
         self.specs.pop(key, None)
         self.terms.pop(key, None)
@@ -130,13 +130,18 @@ class IntakeManager:
         self.indexer.stop()
 
     def state(self) -> dict[str, Any]:
+        """(Read from the web's threads while the event loop changes what it reads: copies.)"""
+        listeners = []
+        for key, servers in list(self.listening.items()):
+            spec = self.specs.get(key)
+            if spec is not None:
+                listeners.append({"carrier": key[0], "port": key[1], "channel": key[2], "format": spec.format,
+                                  "tls": spec.ssl is not None, "ok": servers is not None})
         return {
             "counters": self.intake.stats.counters.to_dict(),
-            "listeners": [{"carrier": key[0], "port": key[1], "channel": key[2], "format": self.specs[key].format,
-                           "tls": self.specs[key].ssl is not None, "ok": v is not None}
-                          for key, v in self.listening.items()],
-            "errors": self.errors,
-            "connections": [c.to_dict() for c in self.registry.connections.values()],
+            "listeners": listeners,
+            "errors": dict(self.errors),
+            "connections": [c.to_dict() for c in list(self.registry.connections.values())],
             "queue": self.intake.queued(),
         }
 
