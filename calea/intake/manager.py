@@ -102,8 +102,12 @@ class IntakeManager:
             try:
                 servers, _ = await start_listeners(self.intake, [spec], self.registry)
             except OSError as exc:
-                if self.errors.get(f"{spec.carrier}:{spec.port}") != str(exc):  # (logged once, tried every round)
+                if self.errors.get(f"{spec.carrier}:{spec.port}") != str(exc):  # (once, then tried every round)
                     log.error("cannot listen for %s on %s:%s: %s", spec.carrier, spec.host, spec.port, exc)
+                    with self.svc.db.write() as conn:  # the carrier's deliveries have nowhere to go
+                        self.svc.alert(conn, "intake.listener", f"cannot listen for {spec.carrier} ({spec.channel.value}) "
+                                       f"on port {spec.port}: {exc}", severity="critical",
+                                       details={"carrier": spec.carrier, "port": spec.port, "channel": spec.channel.value})
                 self.errors[f"{spec.carrier}:{spec.port}"] = str(exc)
                 self.listening[key], self.specs[key], self.terms[key] = None, spec, agreed
                 continue

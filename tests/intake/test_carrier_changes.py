@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from calea.db.schema import audit_events
+from calea.db.schema import alerts, audit_events
 from calea.intake.listener import CLOSED_KEPT, ConnectionInfo, Registry
 from calea.intake.manager import IntakeManager
 from calea.services import carriers, users
@@ -95,7 +95,7 @@ def test_listeners_follow_the_carriers_table(setup: Setup, manager: Served) -> N
     assert listeners(manager) == []
 
 
-def test_a_port_that_was_taken_is_tried_again(setup: Setup, manager: Served) -> None:
+def test_a_port_that_was_taken_is_alerted_and_tried_again(setup: Setup, manager: Served) -> None:
     port = free_port()
     blocker = socket.socket()
     blocker.bind(("127.0.0.1", port))
@@ -104,6 +104,10 @@ def test_a_port_that_was_taken_is_tried_again(setup: Setup, manager: Served) -> 
     manager.call(manager.manager.reconcile())
     assert listeners(manager) == [("hi2", port, False)]
     assert "LateTel:%d" % port in manager.manager.state()["errors"]
+    manager.call(manager.manager.reconcile())  # still taken: tried again, alerted once
+    with setup.svc.db.read() as conn:
+        raised = conn.execute(select(alerts.c.severity, alerts.c.message).where(alerts.c.kind == "intake.listener")).all()
+    assert [(severity, f"port {port}" in message and "LateTel" in message) for severity, message in raised] == [("critical", True)]
     blocker.close()
     manager.call(manager.manager.reconcile())
     assert listeners(manager) == [("hi2", port, True)] and not manager.manager.state()["errors"]
