@@ -27,6 +27,7 @@ class Settings:
     lockout_duration: timedelta = timedelta(minutes=15)
     scheduler_interval: float = 1.0
     store_capacity: int | None = None  # bytes; FIFO retention (D2) when set
+    carrier_silence: timedelta | None = timedelta(minutes=10)  # alert: nothing from a carrier with active intercepts
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -51,6 +52,7 @@ class Settings:
             lockout_threshold=int(env.get("CALEA_LOCKOUT_THRESHOLD", "5")),
             lockout_duration=timedelta(minutes=int(env.get("CALEA_LOCKOUT_MINUTES", "15"))),
             store_capacity=parse_size(env.get("CALEA_STORE_CAPACITY", "")),
+            carrier_silence=timedelta(minutes=float(env.get("CALEA_CARRIER_SILENCE_MINUTES", "10"))) or None,
         )
 
 

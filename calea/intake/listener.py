@@ -38,6 +38,7 @@ class ConnectionInfo:
     opened_at: datetime
     closed_at: datetime | None = None
     port: int = 0  # the listening port it came in on
+    last_at: datetime | None = None  # when it last carried anything (records or keep-alives)
     records: int = 0
     bytes: int = 0
     keepalives: int = 0
@@ -132,7 +133,7 @@ class IntakeProtocol(asyncio.Protocol):
         info, splitter = self.info, self.splitter
         info.bytes += len(data)
         splitter.receive_data(data)
-        now = self.intake.svc.now()
+        now = info.last_at = self.intake.svc.now()
         parcel: list[Received] = []
         etsi = self.spec.format == "etsi-102232"
         meta = (self.spec.channel, self.spec.format, info.peer, now, None)

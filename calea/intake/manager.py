@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from calea.db.schema import carriers
+from calea.db.schema import carriers, intercepts
 from calea.handover.model import Channel
 from calea.intake.listener import ListenerSpec, Registry, start_listeners
 from calea.intake.pipeline import Intake
@@ -60,6 +61,8 @@ class IntakeManager:
         self.specs: dict[tuple[str, int, str], ListenerSpec] = {}
         self.terms: dict[tuple[str, int, str], tuple[Any, ...]] = {}  # what each listener was started with
         self.errors: dict[str, str] = {}
+        self.started_at = svc.now()
+        self.silent: dict[str, datetime] = {}  # carriers alerted as silent, and since when
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -73,6 +76,7 @@ class IntakeManager:
             await asyncio.sleep(self.reconcile_seconds)
             try:
                 await self.reconcile()
+                self.check_silence()
                 capacity = self.svc.settings.store_capacity
                 if capacity is not None:
                     from calea.store.retention import enforce_capacity
@@ -115,6 +119,41 @@ class IntakeManager:
             self.listening[key], self.specs[key], self.terms[key] = servers, spec, agreed
             log.info("listening for %s (%s %s) on %s:%s%s", spec.carrier, spec.format, spec.channel.value,
                      spec.host, spec.port, " with TLS" if spec.ssl else "")
+
+    def check_silence(self) -> list[str]:
+        """Alert (once, until it is heard again) when a carrier with active intercepts has
+        carried nothing, not even a keep-alive, for `carrier_silence`: a link that is down
+        is deliveries the carrier may not keep.  Returns the carriers alerted now."""
+        limit = self.svc.settings.carrier_silence
+        if not limit:
+            return []
+        now = self.svc.now()
+        with self.svc.db.read() as conn:
+            active = dict(conn.execute(
+                select(carriers.c.name, func.count(intercepts.c.id)).join(intercepts, intercepts.c.carrier_id == carriers.c.id)
+                .where(intercepts.c.activated_at.is_not(None), intercepts.c.deactivated_at.is_(None),
+                       intercepts.c.quarantined_at.is_(None))
+                .group_by(carriers.c.name)).all())
+        heard: dict[str, datetime] = {}
+        for c in list(self.registry.connections.values()):
+            last = max(t for t in (c.opened_at, c.last_at, c.closed_at) if t is not None)
+            heard[c.carrier] = max(heard.get(c.carrier, last), last)
+        listened = {key[0] for key, servers in self.listening.items() if servers is not None}
+        alerted = []
+        for carrier, count in sorted(active.items()):
+            last = heard.get(carrier, self.started_at)
+            if carrier in self.silent and last > self.silent[carrier]:
+                del self.silent[carrier]  # heard again
+            if carrier not in listened or carrier in self.silent or now - last < limit:
+                continue
+            self.silent[carrier] = now
+            minutes = int((now - last).total_seconds() // 60)
+            with self.svc.db.write() as conn:
+                self.svc.alert(conn, "intake.silent", f"nothing from {carrier} for {minutes} minutes (not even a keep-alive) "
+                               f"while {count} of its intercepts are active", details={"carrier": carrier, "since": last.isoformat()})
+            log.warning("carrier %s silent since %s with %d active intercepts", carrier, last.isoformat(), count)
+            alerted.append(carrier)
+        return alerted
 
     def _stop_listener(self, key: tuple[str, int, str], reason: str) -> None:
         servers = self.listening.pop(key, None) or []

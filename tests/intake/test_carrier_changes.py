@@ -197,3 +197,34 @@ def test_a_carrier_is_changed_through_the_console(setup: Setup) -> None:
     now = carriers.get_carrier(setup.svc, setup.taru, tel["id"])
     assert now["addresses"] == ["198.51.100.0/24"] and now["tls_fingerprint"] is None and now["contact"] == "LI desk"
     assert taru.get("/carriers/no-such-carrier").status_code == 404
+
+
+def test_a_silent_carrier_with_active_intercepts_is_alerted_once_until_heard_again(setup: Setup, manager: Served) -> None:
+    from datetime import timedelta
+
+    setup.clock.set(T)
+    port = free_port()
+    tel = carriers.create_carrier(setup.svc, setup.taru, {"name": "QuietTel", "hi2_port": port})
+    manager.call(manager.manager.reconcile())
+    m = manager.manager
+    m.started_at = setup.clock.now()
+    setup.clock.set(T + timedelta(minutes=30))
+    assert m.check_silence() == []  # no active intercept on QuietTel: its silence means nothing
+    setup.carrier_id = tel["id"]
+    setup.intercept("QUIET-1", PHONE)
+    setup.clock.set(T + timedelta(minutes=31))
+    assert m.check_silence() == ["QuietTel"]  # 31 minutes without anything, an intercept active
+    setup.clock.set(T + timedelta(minutes=32))
+    assert m.check_silence() == []  # once
+    with setup.svc.db.read() as conn:
+        messages = conn.execute(select(alerts.c.message).where(alerts.c.kind == "intake.silent")).scalars().all()
+    assert len(messages) == 1 and "QuietTel" in messages[0] and "1 of its intercepts" in messages[0]
+
+    # heard again (a keep-alive is enough), then silent for longer than the limit again
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(iri("QUIET-1", 0, T))
+        wait_for(lambda: any(c.last_at is not None for c in m.registry.connections.values()), "nothing received")
+    setup.clock.set(T + timedelta(minutes=35))
+    assert m.check_silence() == [] and "QuietTel" not in m.silent
+    setup.clock.set(T + timedelta(minutes=35 + 11))  # (its connection may have closed as late as minute 35)
+    assert m.check_silence() == ["QuietTel"]
