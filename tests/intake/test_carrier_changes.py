@@ -224,7 +224,8 @@ def test_a_silent_carrier_with_active_intercepts_is_alerted_once_until_heard_aga
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(iri("QUIET-1", 0, T))
         wait_for(lambda: any(c.last_at is not None for c in m.registry.connections.values()), "nothing received")
+    wait_for(lambda: all(c.closed_at is not None for c in m.registry.connections.values()), "still open")
     setup.clock.set(T + timedelta(minutes=35))
     assert m.check_silence() == [] and "QuietTel" not in m.silent
-    setup.clock.set(T + timedelta(minutes=35 + 11))  # (its connection may have closed as late as minute 35)
+    setup.clock.set(T + timedelta(minutes=32 + 11))
     assert m.check_silence() == ["QuietTel"]
