@@ -5,6 +5,8 @@
              de-duplication, the gate, the StoreItems)
   writer     the real store writer on those StoreItems (canonical JSON, raw and leaf hashes,
              segment append and fsync, the SQLite rows and commit, the Merkle leaves)
+  together   `Intake.process` with the real writer, each batch freed after it is stored
+             (what the intake's thread does, without the sockets and the other threads)
 
 on the call mix of `bench/intake.py` (each call's SIP dialogue, a CIN per call), batches as
 the intake makes them (5,000 IRI records), best of `--repeat` runs each (a fresh store per
@@ -126,12 +128,25 @@ def main() -> None:
         return took
 
     parts["writer"] = min(writer_run() for _ in range(args.repeat))
+
+    def together() -> float:  # the real writer inside: what the intake's thread does, batches freed as it goes
+        store = services()
+        intake = Intake(store)
+        intake.writer.checkpoint_every = 100_000
+        fresh = [[Received(r.record, r.channel, r.format, r.peer, r.received_at) for r in b] for b in batches]
+        took = timed(lambda: [intake.process(fresh.pop(0)) for _ in range(len(fresh))])
+        intake.writer.close()
+        store.db.dispose()
+        return took
+
+    parts["together"] = min(together() for _ in range(args.repeat))
     svc.db.dispose()
     print(f"{args.kind}: {n:,} records in batches of {args.batch:,}, best of {args.repeat}; CPU µs a record")
     for name, seconds in parts.items():
         print(f"  {name:<9} {seconds / n * 1e6:7.1f}")
     total = (parts["pipeline"] + parts["writer"]) / n
-    print(f"  {'total':<9} {total * 1e6:7.1f}   (pipeline + writer: {1 / total:,.0f} records per CPU-second)")
+    print(f"  {'sum':<9} {total * 1e6:7.1f}   (pipeline + writer: {1 / total:,.0f} records per CPU-second)")
+    print(f"  (together: {n / parts['together']:,.0f} records per CPU-second)")
 
 
 if __name__ == "__main__":
