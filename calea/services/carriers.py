@@ -74,12 +74,12 @@ def _values(body: dict[str, Any]) -> dict[str, Any]:
 def _ports_free(conn: Any, values: dict[str, Any], carrier_id: str | None) -> None:
     """A port listens for one carrier: another carrier's port is refused (its listener
     could not start, and the carrier's deliveries would go nowhere)."""
-    mine = {values["hi2_port"], values["hi3_port"]} - {None}
     for other in conn.execute(select(carriers.c.id, carriers.c.name, carriers.c.hi2_port, carriers.c.hi3_port)).all():
         if other.id == carrier_id:
             continue
-        for field_, port in (("hi2_port", values["hi2_port"]), ("hi3_port", values["hi3_port"])):
-            if port is not None and port in {other.hi2_port, other.hi3_port} and port in mine:
+        for field_ in ("hi2_port", "hi3_port"):
+            port = values[field_]
+            if port is not None and port in (other.hi2_port, other.hi3_port):
                 raise Conflict(f"port {port} is already a port of {other.name}", field=field_)
 
 
