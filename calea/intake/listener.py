@@ -15,7 +15,8 @@ import logging
 import socket
 import ssl
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from calea.handover.errors import MalformedRecord
 from calea.handover.framing import NEED_DATA, RecordSplitter
@@ -61,6 +62,7 @@ class ListenerSpec:
 
 
 CLOSED_KEPT = 200  # closed connections remembered for the intake view, the latest ones
+REFUSED_ALERT_EVERY = timedelta(hours=1)  # at most one alert an hour per carrier port and stranger
 
 
 @dataclass
@@ -68,6 +70,16 @@ class Registry:
     connections: dict[int, ConnectionInfo] = field(default_factory=dict)
     next_id: int = 1
     transports: dict[int, asyncio.BaseTransport] = field(default_factory=dict)
+    refused_alerted: dict[tuple[str, int, str], datetime] = field(default_factory=dict)
+
+    def refused_alert_due(self, carrier: str, port: int, host: str, now: datetime) -> bool:
+        """Whether a connection refused now (a stranger on a carrier's port) is alerted: the
+        first from that address, then at most once an hour."""
+        last = self.refused_alerted.get((carrier, port, host))
+        if last is not None and now - last < REFUSED_ALERT_EVERY:
+            return False
+        self.refused_alerted[(carrier, port, host)] = now
+        return True
 
     def add(self, info: ConnectionInfo, transport: asyncio.BaseTransport) -> None:
         """A new connection; the closed ones beyond the latest `CLOSED_KEPT` are forgotten
@@ -127,6 +139,9 @@ class IntakeProtocol(asyncio.Protocol):
             info.state, info.error = "refused", "peer address is not one of the carrier's"
             log.warning("connection from %s refused: not a configured carrier address", host)
             transport.close()
+            if self.registry.refused_alert_due(self.spec.carrier, self.spec.port, host, info.opened_at):
+                # (the store's write lock is not taken on the event loop's thread)
+                asyncio.get_running_loop().run_in_executor(None, _alert_stranger, self.intake.svc, self.spec, host)
 
     def data_received(self, data: bytes) -> None:
         assert self.info is not None and self.transport is not None
@@ -264,6 +279,17 @@ class _DatagramServer:
 
     async def wait_closed(self) -> None:
         return None
+
+
+def _alert_stranger(svc: Any, spec: ListenerSpec, host: str) -> None:
+    try:
+        with svc.db.write() as conn:
+            svc.alert(conn, "intake.connection_refused",
+                      f"a connection from {host} to {spec.carrier}'s {spec.channel.value} port {spec.port} was refused: "
+                      "not one of the carrier's addresses", severity="critical",
+                      details={"carrier": spec.carrier, "port": spec.port, "peer": host})
+    except Exception:
+        log.exception("could not record the alert for a refused connection from %s", host)
 
 
 def _allowed(host: str, networks: tuple[str, ...]) -> bool:

@@ -72,9 +72,17 @@ def test_listeners_follow_the_carriers_table(setup: Setup, manager: Served) -> N
     held.close()
     info = [c for c in manager.manager.registry.connections.values() if c.port == first]
     assert info[0].state == "closed" and info[0].error == "carrier configuration changed"
-    with socket.create_connection(("127.0.0.1", first), timeout=10) as refused:  # not a carrier address any more
-        assert closed_by_server(refused)
-    wait_for(lambda: any(c.state == "refused" for c in manager.manager.registry.connections.values()), "not refused")
+    for _ in range(2):
+        with socket.create_connection(("127.0.0.1", first), timeout=10) as refused:  # not a carrier address any more
+            assert closed_by_server(refused)
+    wait_for(lambda: sum(c.state == "refused" for c in manager.manager.registry.connections.values()) == 2, "not refused")
+
+    def stranger_alerts() -> list[str]:
+        with setup.svc.db.read() as conn:
+            return list(conn.execute(select(alerts.c.message).where(alerts.c.kind == "intake.connection_refused")).scalars())
+
+    wait_for(lambda: len(stranger_alerts()) == 1, "no alert for the stranger")  # once, not once a connection
+    assert f"from 127.0.0.1 to ChangeTel's hi2 port {first}" in stranger_alerts()[0]
 
     # a new port: the old one no longer listens
     carriers.update_carrier(setup.svc, setup.taru, tel["id"], {"hi2_port": second, "addresses": []})
@@ -229,3 +237,14 @@ def test_a_silent_carrier_with_active_intercepts_is_alerted_once_until_heard_aga
     assert m.check_silence() == [] and "QuietTel" not in m.silent
     setup.clock.set(T + timedelta(minutes=32 + 11))
     assert m.check_silence() == ["QuietTel"]
+
+
+def test_a_stranger_is_alerted_at_most_once_an_hour_per_carrier_port() -> None:
+    from datetime import timedelta
+
+    registry, at = Registry(), datetime(2026, 11, 27, tzinfo=timezone.utc)
+    assert registry.refused_alert_due("T", 6001, "192.0.2.9", at)
+    assert not registry.refused_alert_due("T", 6001, "192.0.2.9", at + timedelta(minutes=59))
+    assert registry.refused_alert_due("T", 6002, "192.0.2.9", at + timedelta(minutes=59))  # another port
+    assert registry.refused_alert_due("T", 6001, "192.0.2.10", at + timedelta(minutes=59))  # another stranger
+    assert registry.refused_alert_due("T", 6001, "192.0.2.9", at + timedelta(minutes=61))
