@@ -139,9 +139,12 @@ class IntakeProtocol(asyncio.Protocol):
             info.state, info.error = "refused", "peer address is not one of the carrier's"
             log.warning("connection from %s refused: not a configured carrier address", host)
             transport.close()
-            if self.registry.refused_alert_due(self.spec.carrier, self.spec.port, host, info.opened_at):
-                # (the store's write lock is not taken on the event loop's thread)
-                asyncio.get_running_loop().run_in_executor(None, _alert_stranger, self.intake.svc, self.spec, host)
+            spec = self.spec
+            if self.registry.refused_alert_due(spec.carrier, spec.port, host, info.opened_at):
+                asyncio.get_running_loop().run_in_executor(
+                    None, record_alert, self.intake.svc, "intake.connection_refused",
+                    f"a connection from {host} to {spec.carrier}'s {spec.channel.value} port {spec.port} was refused: "
+                    "not one of the carrier's addresses", {"carrier": spec.carrier, "port": spec.port, "peer": host})
 
     def data_received(self, data: bytes) -> None:
         assert self.info is not None and self.transport is not None
@@ -281,15 +284,14 @@ class _DatagramServer:
         return None
 
 
-def _alert_stranger(svc: Any, spec: ListenerSpec, host: str) -> None:
+def record_alert(svc: Any, kind: str, message: str, details: dict[str, Any], severity: str = "critical") -> None:
+    """An intake alert, written in its own transaction (call it off the event loop's thread:
+    the store's write lock may wait for a batch commit, and every carrier socket with it)."""
     try:
         with svc.db.write() as conn:
-            svc.alert(conn, "intake.connection_refused",
-                      f"a connection from {host} to {spec.carrier}'s {spec.channel.value} port {spec.port} was refused: "
-                      "not one of the carrier's addresses", severity="critical",
-                      details={"carrier": spec.carrier, "port": spec.port, "peer": host})
+            svc.alert(conn, kind, message, severity=severity, details=details)
     except Exception:
-        log.exception("could not record the alert for a refused connection from %s", host)
+        log.exception("could not record the alert %s: %s", kind, message)
 
 
 def _allowed(host: str, networks: tuple[str, ...]) -> bool:

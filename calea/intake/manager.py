@@ -8,13 +8,13 @@ import asyncio
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 
 from calea.db.schema import carriers, intercepts
 from calea.handover.model import Channel
-from calea.intake.listener import ListenerSpec, Registry, start_listeners
+from calea.intake.listener import ListenerSpec, Registry, record_alert, start_listeners
 from calea.intake.pipeline import Intake
 from calea.intake.tls import server_context
 from calea.services.context import Services
@@ -38,6 +38,14 @@ def specs_for(row: Any, host: str, tls_dir: Path | None) -> list[ListenerSpec]:
     return out
 
 
+class Listening(NamedTuple):
+    """A carrier port the intake listens on, or tries to: the spec, the terms it was started
+    with (a change of them restarts it) and its servers (None: the port could not be opened)."""
+    spec: ListenerSpec
+    terms: tuple[Any, ...]
+    servers: list[Any] | None
+
+
 def terms(spec: ListenerSpec, row: Any) -> tuple[Any, ...]:
     """What a listener was started with: a change to any of it restarts the listener."""
     return (spec.format, spec.channel, spec.allowed, row["tls_fingerprint"] if spec.ssl is not None else None,
@@ -57,9 +65,7 @@ class IntakeManager:
         self.indexer = TrafficIndexer(svc)  # flows, visitors and message threads, kept current
         self.intake.subscribers.append(self.indexer.notify)
         self.registry = Registry()
-        self.listening: dict[tuple[str, int, str], Any] = {}
-        self.specs: dict[tuple[str, int, str], ListenerSpec] = {}
-        self.terms: dict[tuple[str, int, str], tuple[Any, ...]] = {}  # what each listener was started with
+        self.listening: dict[tuple[str, int, str], Listening] = {}  # by (carrier, port, channel)
         self.errors: dict[str, str] = {}
         self.started_at = svc.now()
         self.silent: dict[str, datetime] = {}  # carriers alerted as silent, and since when
@@ -76,7 +82,7 @@ class IntakeManager:
             await asyncio.sleep(self.reconcile_seconds)
             try:
                 await self.reconcile()
-                self.check_silence()
+                await asyncio.to_thread(self.check_silence)
                 capacity = self.svc.settings.store_capacity
                 if capacity is not None:
                     from calea.store.retention import enforce_capacity
@@ -97,26 +103,27 @@ class IntakeManager:
         for row in rows:
             for spec in specs_for(row, self.host, self.tls_dir):
                 wanted[(spec.carrier, spec.port, spec.channel.value)] = (spec, terms(spec, row))
-        for key in list(self.listening):
-            if key not in wanted or self.terms.get(key) != wanted[key][1]:
+        for key, entry in list(self.listening.items()):
+            if key not in wanted or entry.terms != wanted[key][1]:
                 self._stop_listener(key, "carrier configuration changed" if key in wanted else "carrier no longer on this port")
         for key, (spec, agreed) in wanted.items():
-            if self.listening.get(key) is not None:
+            if key in self.listening and self.listening[key].servers is not None:
                 continue
+            where = f"{spec.carrier}:{spec.port}"
             try:
                 servers, _ = await start_listeners(self.intake, [spec], self.registry)
             except OSError as exc:
-                if self.errors.get(f"{spec.carrier}:{spec.port}") != str(exc):  # (once, then tried every round)
+                if self.errors.get(where) != str(exc):  # (once, then tried every round)
                     log.error("cannot listen for %s on %s:%s: %s", spec.carrier, spec.host, spec.port, exc)
-                    with self.svc.db.write() as conn:  # the carrier's deliveries have nowhere to go
-                        self.svc.alert(conn, "intake.listener", f"cannot listen for {spec.carrier} ({spec.channel.value}) "
-                                       f"on port {spec.port}: {exc}", severity="critical",
-                                       details={"carrier": spec.carrier, "port": spec.port, "channel": spec.channel.value})
-                self.errors[f"{spec.carrier}:{spec.port}"] = str(exc)
-                self.listening[key], self.specs[key], self.terms[key] = None, spec, agreed
+                    await asyncio.to_thread(  # the carrier's deliveries have nowhere to go
+                        record_alert, self.svc, "intake.listener",
+                        f"cannot listen for {spec.carrier} ({spec.channel.value}) on port {spec.port}: {exc}",
+                        {"carrier": spec.carrier, "port": spec.port, "channel": spec.channel.value})
+                self.errors[where] = str(exc)
+                self.listening[key] = Listening(spec, agreed, None)
                 continue
-            self.errors.pop(f"{spec.carrier}:{spec.port}", None)
-            self.listening[key], self.specs[key], self.terms[key] = servers, spec, agreed
+            self.errors.pop(where, None)
+            self.listening[key] = Listening(spec, agreed, servers)
             log.info("listening for %s (%s %s) on %s:%s%s", spec.carrier, spec.format, spec.channel.value,
                      spec.host, spec.port, " with TLS" if spec.ssl else "")
 
@@ -138,7 +145,7 @@ class IntakeManager:
         for c in list(self.registry.connections.values()):
             last = max(t for t in (c.opened_at, c.last_at, c.closed_at) if t is not None)
             heard[c.carrier] = max(heard.get(c.carrier, last), last)
-        listened = {key[0] for key, servers in self.listening.items() if servers is not None}
+        listened = {key[0] for key, entry in list(self.listening.items()) if entry.servers is not None}
         alerted = []
         for carrier, count in sorted(active.items()):
             last = heard.get(carrier, self.started_at)
@@ -148,19 +155,17 @@ class IntakeManager:
                 continue
             self.silent[carrier] = now
             minutes = int((now - last).total_seconds() // 60)
-            with self.svc.db.write() as conn:
-                self.svc.alert(conn, "intake.silent", f"nothing from {carrier} for {minutes} minutes (not even a keep-alive) "
-                               f"while {count} of its intercepts are active", details={"carrier": carrier, "since": last.isoformat()})
+            record_alert(self.svc, "intake.silent", f"nothing from {carrier} for {minutes} minutes (not even a keep-alive) "
+                         f"while {count} of its intercepts are active", {"carrier": carrier, "since": last.isoformat()},
+                         severity="warning")
             log.warning("carrier %s silent since %s with %d active intercepts", carrier, last.isoformat(), count)
             alerted.append(carrier)
         return alerted
 
     def _stop_listener(self, key: tuple[str, int, str], reason: str) -> None:
-        servers = self.listening.pop(key, None) or []
-        self.specs.pop(key, None)
-        self.terms.pop(key, None)
+        gone = self.listening.pop(key)
         self.errors.pop(f"{key[0]}:{key[1]}", None)
-        for server in servers:
+        for server in gone.servers or []:
             server.close()
         closed = self.registry.close_for(key[0], key[1], reason)
         log.info("stopped listening for %s on port %s %s (%s; %d connection(s) closed)", key[0], key[1], key[2], reason, closed)
@@ -168,18 +173,15 @@ class IntakeManager:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-        await self.registry.close_all([s for servers in self.listening.values() for s in servers or []])
+        await self.registry.close_all([s for entry in self.listening.values() for s in entry.servers or []])
         await asyncio.to_thread(self.intake.stop)
         self.indexer.stop()
 
     def state(self) -> dict[str, Any]:
         """(Read from the web's threads while the event loop changes what it reads: copies.)"""
-        listeners = []
-        for key, servers in list(self.listening.items()):
-            spec = self.specs.get(key)
-            if spec is not None:
-                listeners.append({"carrier": key[0], "port": key[1], "channel": key[2], "format": spec.format,
-                                  "tls": spec.ssl is not None, "ok": servers is not None})
+        listeners = [{"carrier": key[0], "port": key[1], "channel": key[2], "format": entry.spec.format,
+                      "tls": entry.spec.ssl is not None, "ok": entry.servers is not None}
+                     for key, entry in list(self.listening.items())]
         return {
             "counters": self.intake.stats.counters.to_dict(),
             "listeners": listeners,
