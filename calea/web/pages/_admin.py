@@ -54,19 +54,28 @@ def carriers_view(request: Request, actor: Actor, *, status: int = 200, error: C
 @router.post("/carriers")
 def create_carrier(request: Request, form: FormData = Submitted, actor: Actor = Signed) -> Response:
     def act() -> str:
-        body = {"name": text(form, "name"), "contact": text(form, "contact"),
-                "formats": [str(f) for f in form.getlist("formats")] or None, "addresses": lines(form, "addresses"),
-                "hi2_port": text(form, "hi2_port") or None, "hi3_port": text(form, "hi3_port") or None,
-                "tls_client_cert": text(form, "tls_client_cert") or None}
+        body = {"name": text(form, "name"), **_carrier_fields(form), "tls_client_cert": text(form, "tls_client_cert") or None}
         carriers.create_carrier(services(request), actor, body)
         return with_ok("/carriers", "carrier.created")
 
     def refused(exc: CaleaError) -> Response:
-        values: dict[str, Any] = form_values(form)
-        values["formats"] = [str(f) for f in form.getlist("formats")]
-        return carriers_view(request, actor, status=exc.status, error=exc, form=values)
+        return carriers_view(request, actor, status=exc.status, error=exc, form=_carrier_form(form))
 
     return attempt(request, act, refused)
+
+
+def _carrier_fields(form: FormData) -> dict[str, Any]:
+    """The fields a carrier is added and changed with (`carrier_fields.html`)."""
+    return {"contact": text(form, "contact"), "formats": [str(f) for f in form.getlist("formats")] or None,
+            "addresses": lines(form, "addresses"), "hi2_port": text(form, "hi2_port") or None,
+            "hi3_port": text(form, "hi3_port") or None}
+
+
+def _carrier_form(form: FormData) -> dict[str, Any]:
+    """A refused carrier form as it was typed (the formats are several values of one name)."""
+    values: dict[str, Any] = form_values(form)
+    values["formats"] = [str(f) for f in form.getlist("formats")]
+    return values
 
 
 @router.get("/carriers/{carrier_id}", response_class=HTMLResponse)
@@ -84,9 +93,7 @@ def carrier_view(request: Request, actor: Actor, carrier_id: str, *, status: int
 @router.post("/carriers/{carrier_id}")
 def update_carrier(carrier_id: str, request: Request, form: FormData = Submitted, actor: Actor = Signed) -> Response:
     def act() -> str:
-        body: dict[str, Any] = {"contact": text(form, "contact"), "formats": [str(f) for f in form.getlist("formats")] or None,
-                                "addresses": lines(form, "addresses"), "hi2_port": text(form, "hi2_port") or None,
-                                "hi3_port": text(form, "hi3_port") or None}
+        body = _carrier_fields(form)
         if flag(form, "remove_tls_client_cert"):
             body["tls_client_cert"] = None
         elif text(form, "tls_client_cert"):
@@ -95,9 +102,7 @@ def update_carrier(carrier_id: str, request: Request, form: FormData = Submitted
         return with_ok(f"/carriers/{carrier_id}", "carrier.updated")
 
     def refused(exc: CaleaError) -> Response:
-        values: dict[str, Any] = form_values(form)
-        values["formats"] = [str(f) for f in form.getlist("formats")]
-        return carrier_view(request, actor, carrier_id, status=exc.status, error=exc, form=values)
+        return carrier_view(request, actor, carrier_id, status=exc.status, error=exc, form=_carrier_form(form))
 
     return attempt(request, act, refused)
 
