@@ -16,6 +16,7 @@ import pytest
 from calea.domain.access import Role
 from calea.handover.model import Channel
 from calea.intake.listener import ListenerSpec, Registry, start_listeners
+from calea.intake.manager import IntakeManager
 from calea.intake.pipeline import Intake
 from calea.services import authorities, carriers, cases, intercepts, users
 from calea.services.context import Actor
@@ -104,6 +105,27 @@ class RunningIntake:
         self.thread.join(timeout=10)
         self.loop.close()
         self.intake.stop()
+
+
+class Served:
+    """The service's IntakeManager (listeners from the carriers table) in a background event
+    loop, as `calea serve` runs it."""
+
+    def __init__(self, manager: IntakeManager) -> None:
+        self.manager = manager
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.call(manager.start())
+
+    def call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=20)
+
+    def close(self) -> None:
+        self.call(self.manager.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
 
 
 def free_port() -> int:

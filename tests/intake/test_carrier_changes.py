@@ -21,9 +21,9 @@ from calea.intake.listener import CLOSED_KEPT, ConnectionInfo, Registry
 from calea.intake.manager import IntakeManager
 from calea.services import carriers, users
 from calea.web.app import create_app
-from tests.intake.conftest import Setup, free_port
+from tests.intake.conftest import Served, Setup, free_port
 from tests.intake.test_intake_behaviour import PHONE, T, iri
-from tests.intake.test_intake_page import PASSWORD, Served
+from tests.intake.test_intake_page import PASSWORD
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ roles that read alerts, refused to the others (C1)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,31 +16,11 @@ from fastapi.testclient import TestClient
 from calea.intake.manager import IntakeManager
 from calea.services import carriers, users
 from calea.web.app import create_app
-from tests.intake.conftest import Setup, free_port
+from tests.intake.conftest import Served, Setup, free_port
 from tests.intake.test_intake_behaviour import PHONE, T, iri, push
 
 PASSWORD = "Correct-Horse-42"
 BROKEN = b"\x30\x06\xa1\x04\x80\x02\x04\x00"  # a PS-PDU whose header is truncated garbage
-
-
-class Served:
-    """The service's IntakeManager in a background event loop, as `calea serve --intake` runs it."""
-
-    def __init__(self, manager: IntakeManager) -> None:
-        self.manager = manager
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.call(manager.start())
-
-    def call(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=20)
-
-    def close(self) -> None:
-        self.call(self.manager.stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-        self.loop.close()
 
 
 @pytest.fixture
