@@ -211,7 +211,7 @@ def run(kind: str, n: int, repeat: int, database_url: str | None, batch: int) ->
     intake.stop()
     svc.db.dispose()
     fl = floor(data)
-    return {"pdus": total, "stored": c.stored, "duplicates": c.duplicates, "seconds": elapsed, "rate": total / elapsed, "cpu_rate": total / cpu,
+    return {"pdus": total, "stored": c.stored, "duplicates": c.duplicates, "batches": c.batches, "seconds": elapsed, "rate": total / elapsed, "cpu_rate": total / cpu,
             "floor_rate": n / fl, "bytes": len(data) * repeat,
             "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -256,7 +256,7 @@ def main() -> None:
         for _ in range(max(1, args.runs)):
             r = run(kind, n, repeat, args.database_url, args.batch)
             results.append(r)
-            _line(kind, r, f"(stored {r['stored']:,}, duplicates {r['duplicates']:,})")
+            _line(kind, r, f"(stored {r['stored']:,}, duplicates {r['duplicates']:,}, in {r['batches']:,} batches)")
         if len(results) > 1:
             middle = {k: statistics.median(x[k] for x in results) for k in results[0]}
             _line(kind, middle, f"median of {len(results)} runs")

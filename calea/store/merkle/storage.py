@@ -8,7 +8,8 @@ The port has two pairs of verbs:
   more hashes than the committed state counts, so a reader never sees a hash change.
 - `read_state()` / `write_state(data)`: the log's committed state (size + frontier).  Writing
   it is the commit point of an append: tiles are written first, then the state, and a
-  store must make every earlier tile write durable before the state write is.
+  store must make every earlier tile write durable before the state write is.  The file
+  store keeps it in one of two slots, rewritten in place alternately (`slots.py`).
 
 One store holds one log.  `FileTileStore.for_log(base_dir, log_id)` gives each log its own
 directory under `base_dir`:
@@ -27,11 +28,13 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote
 
-from calea.store.merkle._files import fsync_dir
+from calea.store.merkle import slots
+from calea.store.merkle._files import fsync_dir, pwrite_all
 from calea.store.merkle.errors import StorageError, UsageError
 from calea.store.merkle.tiles import tile_path
 
 _STATE_FILE = "state"
+_STATE_READS = 3  # a reader meeting both slots torn (a writer twice as fast as it) reads again
 
 
 class TileStore(Protocol):
@@ -74,14 +77,15 @@ def log_dir_name(log_id: str) -> str:
 
 
 class FileTileStore:
-    """Tiles as files under `root_dir`, written in place (see `write`); the state file by
-    temp file + fsync + rename."""
+    """Tiles as files under `root_dir`, written in place (see `write`); the state in one of
+    the two slots of its file, in place too (`slots.py`), the file made by temp file + rename."""
 
     def __init__(self, root_dir: str | os.PathLike[str], *, fsync: bool = True) -> None:
         self.root = Path(root_dir)
         self._fsync = fsync
         self._made: set[Path] = set()
         self._unsynced_dirs: set[Path] = set()
+        self._generation: int | None = None  # of the state this store last wrote
         self._mkdir(self.root)
 
     @classmethod
@@ -108,9 +112,7 @@ class FileTileStore:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
                 self._unsynced_dirs.add(path.parent)  # the new entry must reach the disk too
             try:
-                view, done = memoryview(data), 0
-                while done < len(view):
-                    done += os.pwrite(fd, view[done:], done)
+                pwrite_all(fd, data, 0)
                 if self._fsync:
                     os.fsync(fd)
             finally:
@@ -119,17 +121,60 @@ class FileTileStore:
             raise StorageError(f"cannot write {path}: {exc.strerror}", reason="io-error") from exc
 
     def read_state(self) -> bytes | None:
-        return self._read(self.root / _STATE_FILE)
+        path = self.root / _STATE_FILE
+        for _ in range(_STATE_READS):
+            data = self._read(path)
+            if data is None or not slots.is_slotted(data):
+                return data  # none yet, or the bare JSON an earlier version wrote
+            found = slots.newest(data)
+            if found is not None:
+                return found[1]
+        raise StorageError("unreadable log state: neither slot of the state file is whole", reason="bad-state")
 
     def write_state(self, data: bytes) -> None:
-        if self._fsync:  # tile renames must be durable before the state that commits them
+        if self._fsync:  # tile writes must be durable before the state that commits them
             for d in self._unsynced_dirs:
                 fsync_dir(d)
         self._unsynced_dirs.clear()
-        self._atomic_write(self.root / _STATE_FILE, data)
+        path = self.root / _STATE_FILE
+        if self._generation is None:  # this store's first write: the file may be none, bare, or slotted
+            current = self._read(path)
+            found = slots.newest(current) if current is not None and slots.is_slotted(current) else None
+            if found is None:
+                self._create_state(path, data)
+                return
+            self._generation = found[0]
+        generation = self._generation + 1
+        slot = self._slot(data, generation)
+        try:
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                pwrite_all(fd, slot, slots.slot_offset(generation))
+                if self._fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            self._generation = None  # what the file holds now is read again before the next write
+            raise StorageError(f"cannot write {path}: {exc.strerror}", reason="io-error") from exc
+        self._generation = generation
+
+    def _create_state(self, path: Path, data: bytes) -> None:
+        """A new slotted state file holding `data` (replacing a bare one), by temp file + rename."""
+        file = bytearray(slots.FILE_SIZE)
+        file[slots.slot_offset(1):slots.slot_offset(1) + slots.SLOT_SIZE] = self._slot(data, 1)
+        self._atomic_write(path, bytes(file))
         if self._fsync:
             fsync_dir(self.root)
             self._unsynced_dirs.discard(self.root)
+        self._generation = 1
+
+    @staticmethod
+    def _slot(data: bytes, generation: int) -> bytes:
+        try:
+            return slots.encode_slot(generation, data)
+        except slots.SlotError as exc:
+            raise StorageError(f"cannot write the log state: {exc}", reason="state-too-large") from exc
 
     def _mkdir(self, d: Path) -> None:
         if d in self._made:

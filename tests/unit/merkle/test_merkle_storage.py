@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from calea.store.merkle import slots
+from calea.store.merkle.compact import Frontier
 from calea.store.merkle.errors import StorageError, UsageError
-from calea.store.merkle.log import MerkleLog
+from calea.store.merkle.log import MerkleLog, encode_state
 from calea.store.merkle.storage import (
     FileTileStore,
     MemoryTileStore,
@@ -106,3 +108,114 @@ def test_hashes_a_crash_left_past_the_committed_size_are_ignored_then_overwritte
     assert log.root() == reference.root() and log.leaf_hashes(0, 39) == reference.leaf_hashes(0, 39)
     assert tile.read_bytes()[: 39 * 32] == b"".join(reference.leaf_hashes(0, 39))
     assert tile.read_bytes()[39 * 32 :] == b"\xee" * 32 * 21  # still there, never counted
+
+
+# --- the state's two slots (slots.py), rewritten in place -----------------------------------------
+
+
+def test_a_slot_round_trips_and_a_torn_one_is_refused() -> None:
+    slot = slots.encode_slot(7, b'{"size": 3}')
+    assert len(slot) == slots.SLOT_SIZE and slots.decode_slot(slot) == (7, b'{"size": 3}')
+    for i in (0, 9, 20, 25, 20 + 11 + 5):  # magic, generation, data, digest
+        torn = bytearray(slot)
+        torn[i] ^= 1
+        assert slots.decode_slot(bytes(torn)) is None, i
+    assert slots.decode_slot(bytes(slots.SLOT_SIZE)) is None
+    assert slots.decode_slot(slot[:40]) is None  # cut inside the data
+
+
+def test_the_newest_whole_slot_wins() -> None:
+    a, b = slots.encode_slot(4, b"four"), slots.encode_slot(5, b"five")
+    assert slots.newest(a + b) == (5, b"five") and slots.newest(b + a) == (5, b"five")
+    torn = b[:22] + bytes(len(b) - 22)  # the write of generation 5 stopped inside its data
+    assert slots.newest(a + torn) == (4, b"four")
+    assert slots.newest(bytes(slots.FILE_SIZE)) is None
+
+
+def test_a_state_larger_than_a_slot_is_refused() -> None:
+    slots.encode_slot(1, b"x" * slots.CAPACITY)
+    with pytest.raises(slots.SlotError):
+        slots.encode_slot(1, b"x" * (slots.CAPACITY + 1))
+
+
+def test_the_largest_log_state_fits_a_slot() -> None:
+    """A frontier holds at most 64 hashes (one per bit of the size)."""
+    frontier = Frontier(2**64 - 1, tuple(bytes([i]) * 32 for i in range(64)))
+    assert len(encode_state("c" * 200, 8, frontier)) <= slots.CAPACITY
+
+
+@pytest.mark.parametrize("fsync", [True, False])
+def test_the_state_is_rewritten_in_place_alternately(tmp_path: Path, fsync: bool) -> None:
+    """D1: after the file is made, a state write is no rename (the same inode) and goes to the
+    slot that does not hold the newest state."""
+    store = FileTileStore(tmp_path / "log", fsync=fsync)
+    store.write_state(b"one")
+    path = tmp_path / "log/state"
+    inode = path.stat().st_ino
+    store.write_state(b"two")
+    store.write_state(b"three")
+    assert path.stat().st_ino == inode and path.stat().st_size == slots.FILE_SIZE
+    data = path.read_bytes()
+    assert slots.decode_slot(data[: slots.SLOT_SIZE]) == (2, b"two")
+    assert slots.decode_slot(data[slots.SLOT_SIZE :]) == (3, b"three")
+    assert store.read_state() == b"three"
+    assert FileTileStore(tmp_path / "log").read_state() == b"three"  # another reader
+    again = FileTileStore(tmp_path / "log")  # a restarted writer carries on from the file
+    again.write_state(b"four")
+    assert slots.decode_slot(path.read_bytes()[: slots.SLOT_SIZE]) == (4, b"four")
+    assert store.read_state() == b"four" and path.stat().st_ino == inode
+
+
+def test_a_torn_state_write_leaves_the_previous_state(tmp_path: Path) -> None:
+    """D1: a crash inside a state write loses that append's commit only; the log reopens at the
+    size before it, and appending again brings it level."""
+    leaves = [bytes([i]) * 32 for i in range(1, 30)]
+    reference = MerkleLog("ref", MemoryTileStore())
+    reference.append(leaves)
+    log = MerkleLog("case", FileTileStore(tmp_path / "log", fsync=False))
+    log.append(leaves[:10])
+    log.append(leaves[10:20])
+    path = tmp_path / "log/state"
+    data = bytearray(path.read_bytes())
+    newest_slot = slots.slot_offset(slots.newest(bytes(data))[0])
+    data[newest_slot + 30 : newest_slot + 60] = bytes(30)  # the write of size 20 torn
+    path.write_bytes(bytes(data))
+    log = MerkleLog("case", FileTileStore(tmp_path / "log", fsync=False))
+    assert log.size == 10 and log.root() == reference.root(10)
+    log.append(leaves[10:])
+    assert log.root() == reference.root() and log.leaf_hashes(0, 29) == reference.leaf_hashes(0, 29)
+
+
+def test_a_state_file_with_no_whole_slot_is_a_storage_error(tmp_path: Path) -> None:
+    store = FileTileStore(tmp_path / "log")
+    store.write_state(b"one")
+    path = tmp_path / "log/state"
+    path.write_bytes(slots.MAGIC + bytes(slots.FILE_SIZE - len(slots.MAGIC)))
+    with pytest.raises(StorageError) as exc:
+        FileTileStore(tmp_path / "log").read_state()
+    assert exc.value.reason == "bad-state"
+
+
+def test_a_bare_state_an_earlier_version_wrote_is_read_then_slotted(tmp_path: Path) -> None:
+    """Logs written before the slots: their JSON state file is read as it is, and the first
+    append makes it a slotted file."""
+    leaves = [bytes([i]) * 32 for i in range(1, 12)]
+    reference = MerkleLog("ref", MemoryTileStore())
+    reference.append(leaves)
+    log = MerkleLog("case", FileTileStore(tmp_path / "log"))
+    log.append(leaves[:5])
+    path = tmp_path / "log/state"
+    path.write_bytes(encode_state("case", 8, log.frontier))  # as the earlier version wrote it
+    log = MerkleLog("case", FileTileStore(tmp_path / "log"))
+    assert log.size == 5 and log.root() == reference.root(5)
+    log.append(leaves[5:])
+    assert slots.is_slotted(path.read_bytes()) and path.stat().st_size == slots.FILE_SIZE
+    assert MerkleLog("case", FileTileStore(tmp_path / "log")).root() == reference.root()
+
+
+def test_a_state_too_large_for_a_slot_is_a_storage_error(tmp_path: Path) -> None:
+    store = FileTileStore(tmp_path / "log")
+    with pytest.raises(StorageError) as exc:
+        store.write_state(b"x" * (slots.CAPACITY + 1))
+    assert exc.value.reason == "state-too-large"
+    assert store.read_state() is None  # nothing written
