@@ -12,6 +12,7 @@ re-appends any leaves a crash left out of a log.
 from __future__ import annotations
 
 import hashlib
+import math
 import logging
 from hashlib import sha256
 import os
@@ -95,26 +96,38 @@ class StoreWriter:
 
     def checkpoint(self, case_id: str, *, force: bool = False) -> str | None:
         """Sign the case log's tree head (every N leaves or T seconds, or when forced)."""
-        lg = self.merkle_log(case_id)
-        size = lg.size
-        last_size, last_time = self._last_head.get(case_id, (-1, 0.0))
-        due = force or size - last_size >= self.checkpoint_every or time.monotonic() - last_time >= self.checkpoint_seconds
-        if size == last_size or not due:
-            return None
-        root = lg.root()
+        return self.checkpoints([case_id], force=force).get(case_id)
+
+    def checkpoints(self, case_ids: list[str], *, force: bool = False) -> dict[str, str]:
+        """Sign the tree heads of those of these cases' logs that are due (N leaves or T
+        seconds since their last, or any new leaf when forced): one disk sync and one
+        transaction for them all, as a batch that touched many cases makes many due at once."""
+        due: list[tuple[str, int, bytes]] = []
+        now = time.monotonic()
+        for case_id in dict.fromkeys(case_ids):
+            lg = self.merkle_log(case_id)
+            size = lg.size
+            last_size, last_time = self._last_head.get(case_id, (-1, -math.inf))
+            if size != last_size and (force or size - last_size >= self.checkpoint_every or now - last_time >= self.checkpoint_seconds):
+                due.append((case_id, size, lg.root()))
+        if not due:
+            return {}
         if not self.tile_fsync:
             os.sync()  # a signed head only ever refers to tiles that are on disk
-        text = sign_checkpoint(Checkpoint(origin=f"calea/case/{case_id}", size=size, root_hash=root), self.signing_key())
+        key, at = self.signing_key(), self.svc.now()
+        signed = {case_id: sign_checkpoint(Checkpoint(origin=f"calea/case/{case_id}", size=size, root_hash=root), key)
+                  for case_id, size, root in due}
         with self.svc.db.write() as conn:
-            exists = conn.execute(select(tree_heads.c.size).where(tree_heads.c.case_id == case_id, tree_heads.c.size == size)).first()
-            if exists is None:
-                conn.execute(insert(tree_heads).values(case_id=case_id, size=size, root=root.hex(), checkpoint=text, signed_at=self.svc.now()))
-        self._last_head[case_id] = (size, time.monotonic())
-        return text
+            for case_id, size, root in due:
+                exists = conn.execute(select(tree_heads.c.size).where(tree_heads.c.case_id == case_id, tree_heads.c.size == size)).first()
+                if exists is None:
+                    conn.execute(insert(tree_heads).values(case_id=case_id, size=size, root=root.hex(), checkpoint=signed[case_id], signed_at=at))
+        for case_id, size, _ in due:
+            self._last_head[case_id] = (size, now)
+        return signed
 
     def checkpoint_all(self, *, force: bool = False) -> None:
-        for case_id in list(self._logs):
-            self.checkpoint(case_id, force=force)
+        self.checkpoints(list(self._logs), force=force)
 
     # --- segments ----------------------------------------------------------------------------
 
@@ -271,7 +284,7 @@ class StoreWriter:
         for case_id, hashes in pending.items():
             self.merkle_log(case_id).append(hashes)
             result.leaves[case_id] = len(hashes)
-            self.checkpoint(case_id)
+        self.checkpoints(list(pending))
         return result
 
     def write_events(self, events: list[tuple[str, str, str | None, dict[str, Any]]]) -> list[int]:
@@ -291,7 +304,7 @@ class StoreWriter:
                     out.append(idx)
             for case_id, hashes in pending.items():
                 self.merkle_log(case_id).append(hashes)
-                self.checkpoint(case_id, force=True)
+            self.checkpoints(list(pending), force=True)
         return out
 
     # --- recovery -------------------------------------------------------------------------------
@@ -318,6 +331,5 @@ class StoreWriter:
                         repaired[case_id] = len(hashes)
                     else:
                         log.error("case %s: cannot rebuild leaves %d..%d of its log", case_id, lg.size, top)
-        for case_id in repaired:
-            self.checkpoint(case_id, force=True)
+        self.checkpoints(list(repaired), force=True)
         return repaired
