@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 from calea.db.types import UTCDateTime
@@ -402,6 +403,9 @@ streams = Table(
     Column("duplicates", BigInteger, nullable=False),
     Column("gaps", JSON, nullable=False),
     Column("last_at", UTCDateTime(), nullable=False),
+    # records now missing (the sum of the gaps' lengths): the streams with gaps, indexed alone
+    Column("missing", BigInteger, nullable=False, server_default="0"),
+    Index("ix_streams_gapped", "last_at", sqlite_where=text("missing > 0"), postgresql_where=text("missing > 0")),
 )
 
 tree_heads = Table(

@@ -64,6 +64,12 @@ CCC_HOLD = timedelta(seconds=2)
 CCC_HOLD_MAX = 20_000
 CCC_CLOSED = timedelta(minutes=1)  # content for an id ended this lately is the ended call's: not held
 ALERT_EVERY = timedelta(minutes=1)  # at most one unauthorized-delivery alert per LIID and rule a minute
+# A sequence gap still open GAP_GRACE after it opened is alerted (D1), at most once per LIID every
+# ALERT_EVERY (the gaps of the minutes between go into the next one); one that closes sooner (the
+# carrier's resend after a reconnect, records reordered) is not.  At most MAX_PENDING_GAPS wait.
+GAP_GRACE = timedelta(seconds=5)
+MAX_PENDING_GAPS = 10_000
+ALERT_STREAMS = 20  # streams an alert names (it counts all)
 
 
 class Received(NamedTuple):
@@ -139,6 +145,7 @@ class Intake:
         self.gate = CachedGate(self.snapshot)
         self._snapshot_at = time.monotonic()
         self._last_alert: dict[tuple[str | None, str], datetime] = {}
+        self._gaps_pending: list[tuple[tuple[str, str, str], int, int, datetime]] = []  # (stream, lo, hi, opened at)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._drained = threading.Condition()
@@ -240,6 +247,8 @@ class Intake:
             except queue.Empty:
                 if self._ccc_held and self._held_due(self.svc.now()):
                     self._process_or_salvage([])  # no traffic: held content that waited its time is decided
+                if self._gaps_pending:
+                    self._gap_alerts(self.svc.now())
                 continue
             count = _weight(parcels[0])
             deadline = time.monotonic() + self.max_delay
@@ -407,6 +416,13 @@ class Intake:
             self._evict_idle(mono)
         if refused:
             self._alert(refused, now)
+        for key in touched:
+            st = streams.get(key)
+            if st is not None and st.opened is not None:
+                self._gaps_pending.extend((key, lo, hi, now) for lo, hi in st.take_opened())
+        if self._gaps_pending:
+            del self._gaps_pending[:-MAX_PENDING_GAPS]  # (the oldest go: the page lists every gap)
+            self._gap_alerts(now)
         checks = [it for it in items if it.kind == "integrity-check"]
         if checks:
             self._verify_integrity(checks, now)
@@ -595,6 +611,44 @@ class Intake:
                 self.svc.alert(conn, "intake.unauthorized_delivery",
                                f"{n} deliver{'y' if n == 1 else 'ies'} for LIID {liid!r} refused ({rule})",
                                severity="warning", rule=rule, details={"liid": liid, "count": n})
+
+    def _gap_alerts(self, now: datetime) -> None:
+        """D1: the sequence gaps still open GAP_GRACE after they opened, one alert per LIID at
+        most every ALERT_EVERY (a gap that must wait for it waits; one closed meanwhile goes)."""
+        by_liid: dict[str, list[tuple[tuple[str, str, str], int, int, int]]] = {}
+        waiting: list[tuple[tuple[str, str, str], int, int, datetime]] = []
+        never = datetime.min.replace(tzinfo=now.tzinfo)
+        for key, lo, hi, opened in self._gaps_pending:
+            st = self.stats.streams.get(key)  # (None: idle long since, its state in the store)
+            open_ = hi - lo + 1 if st is None else st.still_missing(lo, hi)
+            if not open_:
+                continue
+            if now - opened < GAP_GRACE or now - self._last_alert.get((key[0], "gap"), never) < ALERT_EVERY:
+                waiting.append((key, lo, hi, opened))
+                continue
+            by_liid.setdefault(key[0], []).append((key, lo, hi, open_))
+        self._gaps_pending = waiting
+        if not by_liid:
+            return
+        with self.svc.db.write() as conn:
+            for liid, gaps in by_liid.items():
+                self._last_alert[(liid, "gap")] = now
+                icpt = self.snapshot.intercept(liid)
+                missing = sum(g[3] for g in gaps)
+                named: dict[tuple[str, str], list[list[int]]] = {}
+                for (_, cin, channel), lo, hi, _n in gaps:
+                    named.setdefault((channel, cin), []).append([lo, hi])
+                streams_ = [{"channel": ch, "cin": cin or None, "ranges": ranges} for (ch, cin), ranges in named.items()]
+                first = streams_[0]
+                where = f"{first['channel'].upper()}" + (f" CIN {first['cin']}" if first["cin"] else "")
+                self.svc.alert(conn, "intake.gap",
+                               f"LIID {liid!r}: {missing:,} record{'' if missing == 1 else 's'} missing in "
+                               f"{len(streams_)} stream{'' if len(streams_) == 1 else 's'} ({where}: "
+                               + ", ".join(f"{lo}–{hi}" if lo != hi else str(lo) for lo, hi in first["ranges"][:5]) + ")",
+                               severity="warning", rule="D1", case_id=icpt.case_id if icpt else None,
+                               intercept_id=icpt.id if icpt else None,
+                               details={"liid": liid, "missing": missing, "streams": streams_[:ALERT_STREAMS],
+                                        "stream_count": len(streams_)})
 
     # --- stream state --------------------------------------------------------------------------
 

@@ -90,14 +90,21 @@ def consistency(svc: Services, actor: Actor, case_id: str, first: int, second: i
 
 
 def intake_view(svc: Services, actor: Actor, limit: int = 100) -> dict[str, Any]:
-    """The technical unit's view of the intake: streams with gaps, refusals, malformed records."""
+    """The technical unit's view of the intake: the streams with sequence gaps (D1), the latest
+    first, found by their index among however many streams the store knows; the totals over
+    every stream; the latest refusals and malformed records (`limit` of each)."""
     require(actor.role, Perm.READ_ALERTS)
     with svc.db.read() as conn:
-        st = conn.execute(select(streams).order_by(streams.c.last_at.desc()).limit(500)).mappings().all()
+        st = conn.execute(select(streams).where(streams.c.missing > 0).order_by(streams.c.last_at.desc())
+                          .limit(limit)).mappings().all()
+        total = conn.execute(select(func.count()).select_from(streams)).scalar_one()
+        gapped, missing = conn.execute(select(func.count(), func.coalesce(func.sum(streams.c.missing), 0))
+                                       .where(streams.c.missing > 0)).one()
         ref = conn.execute(select(refusals).order_by(refusals.c.id.desc()).limit(limit)).mappings().all()
         bad = conn.execute(select(malformed).order_by(malformed.c.id.desc()).limit(limit)).mappings().all()
     return {
-        "streams": [{**dict(r), "missing": sum(hi - lo + 1 for lo, hi in r["gaps"])} for r in st],
+        "streams": [dict(r) for r in st],
+        "stream_totals": {"streams": int(total), "gapped": int(gapped), "missing": int(missing)},
         "refusals": [dict(r) for r in ref],
         "malformed": [dict(r) for r in bad],
     }

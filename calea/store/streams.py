@@ -4,7 +4,9 @@ A stream is one (LIID, communication identity number, HI2/HI3) as TS 102 232-1 n
 sequence numbers start at 0 and count up by one.  `StreamState.observe(seq)` says whether
 a record is new or a duplicate (a carrier that resends after reconnecting must not create
 duplicates) and keeps the set of missing ranges (a gap is reported with its ranges and
-closes if the missing records arrive later).
+closes if the missing records arrive later).  The ranges a record opens are also kept in
+`opened` until the intake takes them (`take_opened`), to raise an alert for those still
+missing a while later.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ class StreamState:
     # when the intake last saw the stream (its clock, monotonic): what it keeps in memory is
     # the streams seen lately, the others are in the store (not part of the state's value)
     seen: float = field(default=0.0, compare=False)
+    # gaps opened since the intake last took them (None: none; most streams never have one)
+    opened: list[list[int]] | None = field(default=None, compare=False)
 
     def observe(self, seq: int) -> bool:
         """True when the record is new (store it), False for a duplicate."""
@@ -31,6 +35,10 @@ class StreamState:
                 self.gaps.append([self.max_seq + 1, seq - 1])
                 if len(self.gaps) > MAX_GAP_RANGES:
                     del self.gaps[0]
+                if self.opened is None:
+                    self.opened = []
+                if len(self.opened) < MAX_GAP_RANGES:
+                    self.opened.append([self.max_seq + 1, seq - 1])
             self.max_seq = seq
             self.received += 1
             return True
@@ -55,9 +63,19 @@ class StreamState:
     def missing(self) -> int:
         return sum(hi - lo + 1 for lo, hi in self.gaps)
 
+    def still_missing(self, lo: int, hi: int) -> int:
+        """How many of the records lo..hi are still missing."""
+        return sum(max(0, min(hi, b) - max(lo, a) + 1) for a, b in self.gaps)
+
+    def take_opened(self) -> list[list[int]]:
+        """The gaps opened since the last call (and forget them)."""
+        opened, self.opened = self.opened or [], None
+        return opened
+
     def row(self) -> dict[str, object]:
         """The columns of its `streams` row besides the key and the time."""
-        return {"max_seq": self.max_seq, "received": self.received, "duplicates": self.duplicates, "gaps": self.gaps}
+        return {"max_seq": self.max_seq, "received": self.received, "duplicates": self.duplicates, "gaps": self.gaps,
+                "missing": self.missing if self.gaps else 0}
 
     def to_dict(self) -> dict[str, object]:
         return {**self.row(), "gaps": [list(g) for g in self.gaps], "missing": self.missing}

@@ -67,5 +67,6 @@ def test_intake_view_for_taru(setup: Setup) -> None:
     client = TestClient(create_app(setup.svc), client=("127.0.0.1", 5000))
     client.post("/api/v1/auth/login", json={"username": "taru.intake", "password": "Correct-Horse-42"})
     view = client.get("/api/v1/intake").json()
-    assert {s["liid"] for s in view["streams"]} >= {"NYPD-IP-0001"}
+    # three streams, none with a gap: the streams listed are those with gaps (D1)
+    assert view["stream_totals"] == {"streams": 3, "gapped": 0, "missing": 0} and view["streams"] == []
     assert view["refusals"] and all(r["rule"] == "A7" for r in view["refusals"])

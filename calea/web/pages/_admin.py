@@ -123,10 +123,8 @@ def intake_page(request: Request, actor: Actor = Signed) -> Response:
     connections = []
     if live is not None:  # open first, then the latest
         connections = sorted(live["connections"], key=lambda c: (c["closed_at"] is None, c["opened_at"]), reverse=True)
-    gapped = [s for s in view["streams"] if s["missing"]]
-    return render(request, "intake.html", live=live, connections=connections[:INTAKE_LIMIT], gapped=gapped,
-                  missing=sum(s["missing"] for s in gapped), streams_seen=len(view["streams"]),
-                  refusals=view["refusals"], malformed=view["malformed"], limit=INTAKE_LIMIT)
+    return render(request, "intake.html", live=live, connections=connections[:INTAKE_LIMIT], gapped=view["streams"],
+                  totals=view["stream_totals"], refusals=view["refusals"], malformed=view["malformed"], limit=INTAKE_LIMIT)
 
 
 # -- users -------------------------------------------------------------------------------
