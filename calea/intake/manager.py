@@ -16,17 +16,17 @@ from calea.db.schema import carriers, intercepts
 from calea.handover.model import Channel
 from calea.intake.listener import ListenerSpec, Registry, record_alert, start_listeners
 from calea.intake.pipeline import Intake
-from calea.intake.tls import server_context
+from calea.intake.tls import ServerContexts
 from calea.services.context import Services
 
 log = logging.getLogger("calea.intake")
 
 
-def specs_for(row: Any, host: str, tls_dir: Path | None) -> list[ListenerSpec]:
-    """HI2/HI3 ports of one carrier; PacketCable: CDC over TCP on the HI2 port, CCC over UDP
-    on the HI3 port."""
+def specs_for(row: Any, host: str, contexts: ServerContexts | None) -> list[ListenerSpec]:
+    """HI2/HI3 ports of one carrier (TLS when `contexts` is given); PacketCable: CDC over TCP
+    on the HI2 port, CCC over UDP on the HI3 port."""
     fmt = (row["formats"] or ["etsi-102232"])[0]
-    ctx = server_context(tls_dir, row["tls_client_cert"]) if tls_dir is not None else None
+    ctx = contexts.get(row["tls_client_cert"]) if contexts is not None else None
     allowed = tuple(row["addresses"] or ())
     out = []
     if row["hi2_port"]:
@@ -58,6 +58,7 @@ class IntakeManager:
         self.svc = svc
         self.host = host
         self.tls_dir = tls_dir
+        self.contexts = ServerContexts(tls_dir) if tls_dir is not None else None
         self.reconcile_seconds = reconcile_seconds
         self.intake = Intake(svc)
         from calea.services.traffic_index import TrafficIndexer
@@ -101,7 +102,7 @@ class IntakeManager:
             rows = conn.execute(select(carriers)).mappings().all()
         wanted: dict[tuple[str, int, str], tuple[ListenerSpec, tuple[Any, ...]]] = {}
         for row in rows:
-            for spec in specs_for(row, self.host, self.tls_dir):
+            for spec in specs_for(row, self.host, self.contexts):
                 wanted[(spec.carrier, spec.port, spec.channel.value)] = (spec, terms(spec, row))
         for key, entry in list(self.listening.items()):
             if key not in wanted or entry.terms != wanted[key][1]:

@@ -52,3 +52,23 @@ def server_context(tls_dir: Path, client_cert_pem: str | None) -> ssl.SSLContext
             os.unlink(fh.name)
         ctx.verify_mode = ssl.CERT_REQUIRED
     return ctx
+
+
+class ServerContexts:
+    """The server contexts of the carriers' listeners, one per client certificate on file and
+    made once: the intake manager asks for them every few seconds, on the event loop's thread,
+    and making one parses the key and the certificates (about a millisecond).  A new server
+    certificate in `tls_dir` makes new ones."""
+
+    def __init__(self, tls_dir: Path) -> None:
+        self.tls_dir = tls_dir
+        self._made: dict[tuple[str | None, int], ssl.SSLContext] = {}
+
+    def get(self, client_cert_pem: str | None) -> ssl.SSLContext:
+        cert, _ = ensure_server_cert(self.tls_dir)
+        key = (client_cert_pem or None, cert.stat().st_mtime_ns)
+        ctx = self._made.get(key)
+        if ctx is None:
+            self._made = {k: v for k, v in self._made.items() if k[1] == key[1]}  # (an older server certificate's go)
+            ctx = self._made[key] = server_context(self.tls_dir, client_cert_pem)
+        return ctx

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import socket
 import ssl
 import threading
@@ -20,7 +21,7 @@ from calea.db.schema import iri_records
 from calea.handover.model import Channel
 from calea.intake.listener import ListenerSpec, Registry, start_listeners
 from calea.intake.pipeline import Intake
-from calea.intake.tls import server_context
+from calea.intake.tls import ServerContexts, server_context
 from tests.intake.conftest import Setup, free_port
 from tests.intake.test_intake_behaviour import PHONE, T, iri
 
@@ -99,3 +100,20 @@ def test_tls_with_client_certificate(setup: Setup, tmp_path: Path) -> None:
         thread.join(5)
         loop.close()
         intake.stop()
+
+
+def test_server_contexts_are_made_once_per_client_certificate(tmp_path: Path) -> None:
+    """The manager asks for the listeners' contexts every few seconds: each is made once per
+    client certificate on file, and again only for a new server certificate."""
+    contexts = ServerContexts(tmp_path / "tls")
+    pem_a, _, _ = client_identity(tmp_path, "a")
+    pem_b, _, _ = client_identity(tmp_path, "b")
+    a, b, none = contexts.get(pem_a), contexts.get(pem_b), contexts.get(None)
+    assert contexts.get(pem_a) is a and contexts.get(pem_b) is b and contexts.get(None) is none and contexts.get("") is none
+    assert len({id(a), id(b), id(none)}) == 3
+    assert a.verify_mode == ssl.CERT_REQUIRED and none.verify_mode == ssl.CERT_NONE
+    cert = tmp_path / "tls" / "server.crt"  # the operator puts a new server certificate in place
+    stamp = cert.stat().st_mtime_ns + 1_000_000_000
+    os.utime(cert, ns=(stamp, stamp))
+    renewed = contexts.get(pem_a)
+    assert renewed is not a and contexts.get(pem_a) is renewed
