@@ -1,6 +1,7 @@
-"""Where an IRI record's time goes, in-process (no sockets): the CPU time per record of
+"""Where a record's time goes, in-process (no sockets): the CPU time per record of
 
-  decode     `decode` of the ETSI record alone (the C walk and the Delivery around it)
+  decode     `decode` of the ETSI record alone (IRI: the C walk and the Delivery around it;
+             CC: the header)
   pipeline   `Intake.process` with a writer that stores nothing (split records in, decode,
              de-duplication, the gate, the StoreItems)
   writer     the real store writer on those StoreItems (canonical JSON, raw and leaf hashes,
@@ -8,19 +9,22 @@
   together   `Intake.process` with the real writer, each batch freed after it is stored
              (what the intake's thread does, without the sockets and the other threads)
 
-on the call mix of `bench/intake.py` (each call's SIP dialogue, a CIN per call), batches as
-the intake makes them (5,000 IRI records), best of `--repeat` runs each (a fresh store per
-writer run).  `bench/intake.py` measures the same path end to end; this one says which part
-moved.
+on a mix of `bench/intake.py` (default: the calls, each call's SIP dialogue a CIN of its own),
+in batches as the intake makes them (5,000 IRI or 20,000 CC records), best of `--repeat` runs
+each (a fresh store per writer run), with wall time beside CPU time for "together" (the disk's
+syncs wait without CPU).  `bench/intake.py` measures the same path end to end; this one says
+which part moved, and is far less disturbed by the other programs on the machine.
 
-    .venv/bin/python bench/iri_parts.py
-    .venv/bin/python bench/iri_parts.py --records 42000 --repeat 5 --kind iri-invite
+    .venv/bin/python bench/parts.py
+    .venv/bin/python bench/parts.py --records 42000 --repeat 5 --kind iri-invite
+    .venv/bin/python bench/parts.py --kind cc --records 200000
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import shutil
 import sys
 import tempfile
 import time
@@ -42,7 +46,7 @@ from calea.handover.model import Channel  # noqa: E402
 from calea.intake.pipeline import Intake, Received, tune_gc  # noqa: E402
 from calea.store.writer import BatchResult  # noqa: E402
 
-BATCH = 5_000  # IRI records per batch (bench/intake.py: 20,000 CC records, an IRI record weighs four)
+BATCH = {"cc": 20_000, "iri": 5_000, "iri-invite": 5_000}  # records a batch, as the intake makes them
 
 
 class Keeper:
@@ -79,30 +83,42 @@ def services() -> Any:
 
 
 def timed(fn: Any) -> float:
+    return timed_both(fn)[0]
+
+
+def timed_both(fn: Any) -> tuple[float, float]:
+    """CPU and wall seconds of `fn()`."""
     gc.collect()
-    start = time.process_time()
+    cpu, wall = time.process_time(), time.perf_counter()
     fn()
-    return time.process_time() - start
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def dispose(svc: Any) -> None:
+    svc.db.dispose()
+    shutil.rmtree(svc.settings.home, ignore_errors=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--records", type=int, default=42_000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--kind", choices=("iri", "iri-invite"), default="iri")
-    ap.add_argument("--batch", type=int, default=BATCH, help="IRI records a batch")
+    ap.add_argument("--kind", choices=tuple(BATCH), default="iri")
+    ap.add_argument("--batch", type=int, default=None, help="records a batch (default: 20,000 CC, 5,000 IRI)")
     args = ap.parse_args()
+    args.batch = args.batch or BATCH[args.kind]
+    channel = Channel.HI3 if args.kind == "cc" else Channel.HI2
     tune_gc()
     records = split(make_stream(args.kind, args.records))
     n = len(records)
     svc = services()
     received_at = svc.now()
-    batches = [[Received(r, Channel.HI2, "etsi-102232", "bench", received_at) for r in records[i:i + args.batch]]
+    batches = [[Received(r, channel, "etsi-102232", "bench", received_at) for r in records[i:i + args.batch]]
                for i in range(0, n, args.batch)]
 
     def decode_all() -> None:
         for r in records:
-            decode(r, Channel.HI2)
+            decode(r, channel)
 
     kept: list[list[Any]] = []
 
@@ -124,28 +140,29 @@ def main() -> None:
         writer.checkpoint_every = 100_000
         took = timed(lambda: [writer.write(items) for items in kept])
         writer.close()
-        store.db.dispose()
+        dispose(store)
         return took
 
     parts["writer"] = min(writer_run() for _ in range(args.repeat))
 
-    def together() -> float:  # the real writer inside: what the intake's thread does, batches freed as it goes
+    def together() -> tuple[float, float]:  # the real writer inside: what the intake's thread does
         store = services()
         intake = Intake(store)
         intake.writer.checkpoint_every = 100_000
-        took = timed(lambda: [intake.process(b) for b in batches])  # (the items each batch made are freed with it)
+        took = timed_both(lambda: [intake.process(b) for b in batches])  # (the items each batch made are freed with it)
         intake.writer.close()
-        store.db.dispose()
+        dispose(store)
         return took
 
-    parts["together"] = min(together() for _ in range(args.repeat))
-    svc.db.dispose()
+    cpu, wall = min(together() for _ in range(args.repeat))
+    parts["together"] = cpu
+    dispose(svc)
     print(f"{args.kind}: {n:,} records in batches of {args.batch:,}, best of {args.repeat}; CPU µs a record")
     for name, seconds in parts.items():
         print(f"  {name:<9} {seconds / n * 1e6:7.1f}")
     total = (parts["pipeline"] + parts["writer"]) / n
     print(f"  {'sum':<9} {total * 1e6:7.1f}   (pipeline + writer: {1 / total:,.0f} records per CPU-second)")
-    print(f"  (together: {n / parts['together']:,.0f} records per CPU-second)")
+    print(f"  (together: {n / cpu:,.0f} records per CPU-second; {wall / n * 1e6:.1f} µs, {n / wall:,.0f} records a second of wall time)")
 
 
 if __name__ == "__main__":
