@@ -25,6 +25,7 @@ import asyncio
 import multiprocessing as mp
 import os
 import resource
+import shutil
 import socket
 import statistics
 import sys
@@ -210,6 +211,7 @@ def run(kind: str, n: int, repeat: int, database_url: str | None, batch: int) ->
     th.join(5)
     intake.stop()
     svc.db.dispose()
+    shutil.rmtree(home, ignore_errors=True)  # (a run's store is ~100 MB)
     fl = floor(data)
     return {"pdus": total, "stored": c.stored, "duplicates": c.duplicates, "batches": c.batches, "seconds": elapsed, "rate": total / elapsed, "cpu_rate": total / cpu,
             "floor_rate": n / fl, "bytes": len(data) * repeat,
