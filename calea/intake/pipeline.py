@@ -248,7 +248,10 @@ class Intake:
                 if self._ccc_held and self._held_due(self.svc.now()):
                     self._process_or_salvage([])  # no traffic: held content that waited its time is decided
                 if self._gaps_pending:
-                    self._gap_alerts(self.svc.now())
+                    try:
+                        self._gap_alerts(self.svc.now())
+                    except Exception:  # (tried again on the next round: the gaps wait)
+                        log.exception("could not raise the sequence-gap alerts")
                 continue
             count = _weight(parcels[0])
             deadline = time.monotonic() + self.max_delay
@@ -614,41 +617,34 @@ class Intake:
 
     def _gap_alerts(self, now: datetime) -> None:
         """D1: the sequence gaps still open GAP_GRACE after they opened, one alert per LIID at
-        most every ALERT_EVERY (a gap that must wait for it waits; one closed meanwhile goes)."""
-        by_liid: dict[str, list[tuple[tuple[str, str, str], int, int, int]]] = {}
+        most every ALERT_EVERY (a gap that must wait for it waits; one closed meanwhile goes).
+        Should the alerts not be written, the gaps wait for the next try."""
+        by_liid: dict[str, dict[tuple[str, str], list[list[int]]]] = {}  # LIID -> (channel, CIN) -> ranges
         waiting: list[tuple[tuple[str, str, str], int, int, datetime]] = []
         never = datetime.min.replace(tzinfo=now.tzinfo)
         for key, lo, hi, opened in self._gaps_pending:
             st = self.stats.streams.get(key)  # (None: idle long since, its state in the store)
-            open_ = hi - lo + 1 if st is None else st.still_missing(lo, hi)
-            if not open_:
+            still = [[lo, hi]] if st is None else st.missing_in(lo, hi)
+            if not still:
                 continue
             if now - opened < GAP_GRACE or now - self._last_alert.get((key[0], "gap"), never) < ALERT_EVERY:
                 waiting.append((key, lo, hi, opened))
                 continue
-            by_liid.setdefault(key[0], []).append((key, lo, hi, open_))
-        self._gaps_pending = waiting
-        if not by_liid:
-            return
-        with self.svc.db.write() as conn:
-            for liid, gaps in by_liid.items():
+            liid, cin, channel = key
+            by_liid.setdefault(liid, {}).setdefault((channel, cin), []).extend(still)
+        if by_liid:
+            with self.svc.db.write() as conn:
+                for liid, named in by_liid.items():
+                    icpt = self.snapshot.intercept(liid)
+                    gaps = [{"channel": ch, "cin": cin or None, "ranges": sorted(r)} for (ch, cin), r in named.items()]
+                    missing = sum(hi - lo + 1 for g in gaps for lo, hi in g["ranges"])
+                    self.svc.alert(conn, "intake.gap", _gap_message(liid, missing, gaps), severity="warning", rule="D1",
+                                   case_id=icpt.case_id if icpt else None, intercept_id=icpt.id if icpt else None,
+                                   details={"liid": liid, "missing": missing, "streams": gaps[:ALERT_STREAMS],
+                                            "stream_count": len(gaps)})
+            for liid in by_liid:
                 self._last_alert[(liid, "gap")] = now
-                icpt = self.snapshot.intercept(liid)
-                missing = sum(g[3] for g in gaps)
-                named: dict[tuple[str, str], list[list[int]]] = {}
-                for (_, cin, channel), lo, hi, _n in gaps:
-                    named.setdefault((channel, cin), []).append([lo, hi])
-                streams_ = [{"channel": ch, "cin": cin or None, "ranges": ranges} for (ch, cin), ranges in named.items()]
-                first = streams_[0]
-                where = f"{first['channel'].upper()}" + (f" CIN {first['cin']}" if first["cin"] else "")
-                self.svc.alert(conn, "intake.gap",
-                               f"LIID {liid!r}: {missing:,} record{'' if missing == 1 else 's'} missing in "
-                               f"{len(streams_)} stream{'' if len(streams_) == 1 else 's'} ({where}: "
-                               + ", ".join(f"{lo}–{hi}" if lo != hi else str(lo) for lo, hi in first["ranges"][:5]) + ")",
-                               severity="warning", rule="D1", case_id=icpt.case_id if icpt else None,
-                               intercept_id=icpt.id if icpt else None,
-                               details={"liid": liid, "missing": missing, "streams": streams_[:ALERT_STREAMS],
-                                        "stream_count": len(streams_)})
+        self._gaps_pending = waiting
 
     # --- stream state --------------------------------------------------------------------------
 
@@ -738,6 +734,15 @@ def _state(max_seq: Any, received: Any, duplicates: Any, gaps: Any, seen: float 
     if isinstance(gaps, (str, bytes)):
         gaps = orjson.loads(gaps)
     return StreamState(int(max_seq), int(received), int(duplicates), [list(g) for g in gaps], seen)
+
+
+def _gap_message(liid: str, missing: int, gaps: list[dict[str, Any]]) -> str:
+    """"LIID 'X': 2 records missing in 1 stream (HI3 CIN 7: 3–4)": the first stream's ranges."""
+    first = gaps[0]
+    where = first["channel"].upper() + (f" CIN {first['cin']}" if first["cin"] else "")
+    ranges = ", ".join(str(lo) if lo == hi else f"{lo}–{hi}" for lo, hi in first["ranges"][:5])
+    return (f"LIID {liid!r}: {missing:,} record{'' if missing == 1 else 's'} missing in {len(gaps)} "
+            f"stream{'' if len(gaps) == 1 else 's'} ({where}: {ranges}{', …' if len(first['ranges']) > 5 else ''})")
 
 
 def _weight(parcel: list[Received]) -> int:

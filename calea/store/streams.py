@@ -63,9 +63,9 @@ class StreamState:
     def missing(self) -> int:
         return sum(hi - lo + 1 for lo, hi in self.gaps)
 
-    def still_missing(self, lo: int, hi: int) -> int:
-        """How many of the records lo..hi are still missing."""
-        return sum(max(0, min(hi, b) - max(lo, a) + 1) for a, b in self.gaps)
+    def missing_in(self, lo: int, hi: int) -> list[list[int]]:
+        """The ranges of the records lo..hi still missing."""
+        return [[max(lo, a), min(hi, b)] for a, b in self.gaps if a <= hi and b >= lo]
 
     def take_opened(self) -> list[list[int]]:
         """The gaps opened since the last call (and forget them)."""

@@ -9,6 +9,8 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from sqlalchemy import select
 
 from calea.db.schema import alerts, streams
@@ -141,3 +143,38 @@ def test_migration_0009_counts_what_stored_streams_miss(svc: Any) -> None:
                 if "'streams'" in str(d) or "ix_streams" in str(d)]
     assert got == {"OLD-1": 5, "OLD-2": 0}
     assert diff == []
+
+
+def test_an_alert_names_only_what_is_still_missing(setup: Setup) -> None:
+    """Part of a gap filled before the alert: the alert counts and names the rest."""
+    setup.intercept(LIID, [{"kind": "e164", "value": "+12125550123"}])
+    intake = Intake(setup.svc)
+    intake.process([_cc(setup, s) for s in (0, 6)])  # 1..5 missing
+    intake.process([_cc(setup, 3)])
+    setup.clock.advance(GAP_GRACE)
+    intake.process([])
+    [alert] = _gap_alerts(setup)
+    assert alert["details"]["missing"] == 4 and alert["details"]["streams"][0]["ranges"] == [[1, 2], [4, 5]]
+    assert "(HI3 CIN 7: 1–2, 4–5)" in alert["message"]
+    intake.writer.close()
+
+
+def test_gaps_wait_when_their_alert_cannot_be_written(setup: Setup, monkeypatch: Any) -> None:
+    setup.intercept(LIID, [{"kind": "e164", "value": "+12125550123"}])
+    intake = Intake(setup.svc)
+    intake.process([_cc(setup, s) for s in (0, 3)])
+    setup.clock.advance(GAP_GRACE)
+    real = setup.svc.alert
+
+    def failing(*args: Any, **kwargs: Any) -> str:
+        raise RuntimeError("database unavailable")
+
+    monkeypatch.setattr(setup.svc, "alert", failing)
+    with pytest.raises(RuntimeError):
+        intake._gap_alerts(setup.clock.now())
+    assert _gap_alerts(setup) == []
+    monkeypatch.setattr(setup.svc, "alert", real)
+    intake._gap_alerts(setup.clock.now())  # the next try: not held back by the failed one
+    [alert] = _gap_alerts(setup)
+    assert alert["details"]["streams"][0]["ranges"] == [[1, 2]]
+    intake.writer.close()

@@ -25,7 +25,9 @@ def test_a_gap_is_kept_with_its_range_and_filled_by_late_records() -> None:
     assert st.observe(2) and st.observe(5) and st.gaps == [[4, 4], [8, 11]]  # at the ends: it shrinks
     assert st.observe(4) and st.gaps == [[8, 11]]  # the last of it: gone
     assert not st.observe(4) and st.duplicates == 1
-    assert st.still_missing(0, 100) == 4 and st.still_missing(9, 10) == 2 and st.still_missing(2, 5) == 0
+    assert st.missing_in(0, 100) == [[8, 11]] and st.missing_in(9, 10) == [[9, 10]] and st.missing_in(2, 5) == []
+    st.observe(9)
+    assert st.missing_in(7, 12) == [[8, 8], [10, 11]]
     assert st.take_opened() == []  # filling opens nothing
 
 
