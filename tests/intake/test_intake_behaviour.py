@@ -4,12 +4,15 @@ second, quarantine after a missed emergency deadline (A7, A8, B3), and the API's
 from __future__ import annotations
 
 import socket
+import time
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import func, select
 
 from calea.db.schema import alerts, cc_chunks, iri_records, malformed, refusals, store_events
 from calea.handover.etsi102232 import IPMMCC, IPMMIRI, PSHeader, encode_ps_pdu
+from calea.intake.pipeline import GAP_GRACE
 from calea.store.verify import verify_store
 from tests.intake.conftest import RunningIntake, Setup
 
@@ -69,6 +72,16 @@ def test_gap_reported_with_missing_ranges(setup: Setup, running: RunningIntake) 
     push(running.ports["hi2"], iri("GAP-1", 3, T))  # a late arrival closes part of the gap
     running.settle(2)
     assert running.intake.stats.streams[("GAP-1", "7", "hi2")].gaps == [[4, 4], [7, 8]]
+    # still open once the grace has passed: alerted, with what is still missing (D1)
+    setup.clock.advance(GAP_GRACE)
+    deadline = time.monotonic() + 10
+    found: list[Any] = []
+    while not found and time.monotonic() < deadline:
+        time.sleep(0.05)
+        with setup.svc.db.read() as conn:
+            found = conn.execute(select(alerts.c.details).where(alerts.c.kind == "intake.gap")).scalars().all()
+    assert found == [{"liid": "GAP-1", "missing": 3, "stream_count": 1,
+                      "streams": [{"channel": "hi2", "cin": "7", "ranges": [[4, 4], [7, 8]]}]}]
 
 
 def test_malformed_pdu_quarantined_and_following_ones_stored(setup: Setup, running: RunningIntake) -> None:
