@@ -401,7 +401,8 @@ class Intake:
         for rec in self._released:  # (the list grows while it is read when the hold overflows)
             self._general(rec, now, items, refused, bad, touched, hold=False)
         mono = time.monotonic()
-        result = self.writer.write(items, refused, bad, self._stream_rows(touched, now, mono))
+        rows, gapped = self._stream_rows(touched, now, mono)
+        result = self.writer.write(items, refused, bad, rows)
         self._wrote = True
         self._released.clear()  # (kept should the batch fail: the next attempt takes them)
         for subscriber in self.subscribers:
@@ -419,10 +420,8 @@ class Intake:
             self._evict_idle(mono)
         if refused:
             self._alert(refused, now)
-        for key in touched:
-            st = streams.get(key)
-            if st is not None and st.opened is not None:
-                self._gaps_pending.extend((key, lo, hi, now) for lo, hi in st.take_opened())
+        for key in gapped:  # (once stored: the gaps this batch opened wait for their alert)
+            self._gaps_pending.extend((key, lo, hi, now) for lo, hi in streams[key].take_opened())
         if self._gaps_pending:
             del self._gaps_pending[:-MAX_PENDING_GAPS]  # (the oldest go: the page lists every gap)
             self._gap_alerts(now)
@@ -709,15 +708,19 @@ class Intake:
             self._lookup_conn = self._lookups.enter_context(self.svc.db.read())
         return self._lookup_conn
 
-    def _stream_rows(self, keys: set[tuple[str, str, str]], now: datetime, seen: float) -> list[dict[str, Any]]:
-        """The `streams` rows of the streams a batch touched (committed with the batch)."""
-        rows = []
+    def _stream_rows(self, keys: set[tuple[str, str, str]], now: datetime,
+                     seen: float) -> tuple[list[dict[str, Any]], list[tuple[str, str, str]]]:
+        """The `streams` rows of the streams a batch touched (committed with the batch), and
+        the keys of those of them in which the batch opened a gap."""
+        rows, gapped = [], []
         states = self.stats.streams
-        for liid, cin, channel in keys:
-            st = states[(liid, cin, channel)]
+        for key in keys:
+            st = states[key]
             st.seen = seen
-            rows.append({"liid": liid, "cin": cin, "channel": channel, **st.row(), "last_at": now})
-        return rows
+            if st.opened is not None:
+                gapped.append(key)
+            rows.append({"liid": key[0], "cin": key[1], "channel": key[2], **st.row(), "last_at": now})
+        return rows, gapped
 
     def _evict_idle(self, now: float) -> None:
         """Forget the streams not seen for `stream_idle` seconds (their state is in the store)."""
