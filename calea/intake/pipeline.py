@@ -33,6 +33,7 @@ from calea.handover.etsi102232 import read_header
 from calea.handover.etsi102232_fast import fast_scan
 from calea.handover.model import Channel, Delivery, RecordKind
 from calea.handover.registry import FORMATS, decode_ccc
+from calea.intake.gcpause import gc_paused
 from calea.services.context import Services
 from calea.services.rows import authority_from, intercept_from
 from calea.sessions.ccpackets import header_item
@@ -308,7 +309,7 @@ class Intake:
     # --- the work ----------------------------------------------------------------------------
 
     def process(self, batch: list[Received]) -> BatchResult:
-        with self._lookups:
+        with self._lookups, gc_paused():  # the batch's objects are freed with it, by reference counting
             try:
                 return self._process(batch)
             finally:

@@ -106,3 +106,22 @@ def test_a_cc_record_the_scan_leaves_to_the_exact_reader_is_kept_the_same(setup:
     assert {r["rule"] for r in lane["refused"] if r["liid"] == "LANE-CX"} == {"A7"}
     assert {(r["liid"], r["seq"]) for r in lane["refused"] if r["rule"] == "A8"} == {("LANE-CW", 2), ("LANE-CP", 2)}
     assert lane["duplicates"] == 2 and lane["streams"][("LANE-CW", "3", "hi3")]["received"] == 3
+
+
+def test_a_batch_runs_with_the_collector_paused_and_leaves_it_on(setup: Setup) -> None:
+    """The batch's objects are freed with it, by reference counting: the collector would only
+    scan them while they live (bench/README.md), so it is off for the batch and on after."""
+    import gc
+
+    setup.intercept("LANE-W", [{"kind": "e164", "value": "+12125550100"}])
+    intake = Intake(setup.svc)
+    during: list[bool] = []
+    intake.subscribers.append(lambda items: during.append(gc.isenabled()))
+    assert gc.isenabled()
+    try:
+        result = intake.process([Received(r, Channel.HI2, "etsi-102232", "peer", setup.clock.now()) for r in _records(setup)[:2]])
+    finally:
+        intake.writer.close()
+    assert result.stored == 2
+    assert during == [False]
+    assert gc.isenabled()
