@@ -45,6 +45,26 @@ _IRI_COLUMNS = ("case_id", "intercept_id", "liid", "channel", "format", "kind", 
                 "segment_id", "offset", "length", "raw_sha256", "event", "fields", "rule", "suppressed", "late", "quarantined",
                 "leaf_index")
 _IRI_INSERT = BulkInsert(iri_records, repeating=("received_at", "late", "quarantined"), encoded=("fields",))
+_SQLITE_READY = frozenset({"intercepted_at", "received_at", "late", "quarantined"})  # what `_write` writes in SQLite's form
+
+
+def sqlite_time(leaf_text: Any, value: datetime) -> str:
+    """SQLite's DATETIME text of an instant (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC), cut from its
+    leaf text (`leaves.time_text`: `YYYY-MM-DDTHH:MM:SS.ffffffZ`, the same instant in UTC), else
+    made by the column type's own processing (tested equal)."""
+    if type(leaf_text) is str and len(leaf_text) == 27 and leaf_text[10] == "T":
+        return leaf_text[:10] + " " + leaf_text[11:26]
+    return _SQLITE_DATETIME(value)
+
+
+def _sqlite_datetime_processor() -> Any:
+    from sqlalchemy.dialects import sqlite
+
+    dialect = sqlite.dialect()
+    return iri_records.c.intercepted_at.type.dialect_impl(dialect).bind_processor(dialect)
+
+
+_SQLITE_DATETIME = _sqlite_datetime_processor()
 _CC_PREFIX = b"\x00" + leaves.CC_TAG  # RFC 9162 leaf prefix + the CC domain tag
 
 
@@ -78,6 +98,7 @@ class StoreWriter:
         self._logs: dict[str, MerkleLog] = {}
         self._last_head: dict[str, tuple[int, float]] = {}
         self._key = None
+        self._ready: bool | None = None
         self.lock = threading.RLock()
 
     # --- logs and checkpoints ------------------------------------------------------------
@@ -128,6 +149,13 @@ class StoreWriter:
 
     def checkpoint_all(self, *, force: bool = False) -> None:
         self.checkpoints(list(self._logs), force=force)
+
+    def _iri_ready(self, conn: Connection) -> bool:
+        """Whether the IRI rows go to the driver ready (SQLite, when the columns it processes are
+        the ones `_write` writes in its form), once per writer."""
+        if self._ready is None:
+            self._ready = conn.dialect.name == "sqlite" and _IRI_INSERT.unprocessed(conn, _IRI_COLUMNS) <= _SQLITE_READY
+        return self._ready
 
     # --- segments ----------------------------------------------------------------------------
 
@@ -198,6 +226,8 @@ class StoreWriter:
             iri_rows: list[tuple[Any, ...]] = []
             content_rows: list[dict[str, Any]] = []
             times: dict[datetime, str] = {}  # instants as leaf text, once each
+            db_times: dict[str, str] = {}  # arrival times (shared by a read's records) as SQLite's text
+            ready = self._iri_ready(conn)
             chunk_rows: list[dict[str, Any]] = []
             suppress: dict[tuple[str, str, str], list[Any]] = {}
             touched: dict[str, OpenSegment] = {}
@@ -230,13 +260,22 @@ class StoreWriter:
                     seg_id, offset, length, sha = seg.id, self.files.append(seg, raw), len(raw), sha256(raw).hexdigest()
                 else:
                     seg_id = offset = length = sha = None
+                at_text, received_text = time_text(it.intercepted_at, times), time_text(it.received_at, times)
                 index = take(case_id, leaves.iri_leaf_values(
-                    it.liid, it.cin, it.seq, it.channel, it.format, it.kind, time_text(it.intercepted_at, times),
-                    time_text(it.received_at, times),
+                    it.liid, it.cin, it.seq, it.channel, it.format, it.kind, at_text, received_text,
                     sha, length, it.event, orjson.Fragment(text), it.rule, len(it.suppressed), it.late))
-                iri_rows.append((case_id, it.intercept_id, it.liid, it.channel, it.format, it.kind, it.cin, it.seq,
-                                 it.intercepted_at, it.received_at, seg_id, offset, length, sha, it.event, text.decode(),
-                                 it.rule, len(it.suppressed), it.late, it.quarantined, index))
+                if ready:  # the values as SQLite's driver takes them (`BulkInsert.execute_ready`)
+                    received = db_times.get(received_text)
+                    if received is None:
+                        received = db_times[received_text] = sqlite_time(received_text, it.received_at)
+                    iri_rows.append((case_id, it.intercept_id, it.liid, it.channel, it.format, it.kind, it.cin, it.seq,
+                                     sqlite_time(at_text, it.intercepted_at), received, seg_id, offset, length, sha, it.event,
+                                     text.decode(), it.rule, len(it.suppressed), 1 if it.late else 0,
+                                     1 if it.quarantined else 0, index))
+                else:
+                    iri_rows.append((case_id, it.intercept_id, it.liid, it.channel, it.format, it.kind, it.cin, it.seq,
+                                     it.intercepted_at, it.received_at, seg_id, offset, length, sha, it.event, text.decode(),
+                                     it.rule, len(it.suppressed), it.late, it.quarantined, index))
                 result.stored += 1
                 for part in it.content:
                     digest = self.svc.content.put(part.data)
@@ -266,7 +305,10 @@ class StoreWriter:
                 conn.execute(update(segments).where(segments.c.id == seg.id).values(size=seg.size, last_at=now))
             if chunk_rows:
                 conn.execute(insert(cc_chunks), chunk_rows)
-            _IRI_INSERT.execute_values(conn, _IRI_COLUMNS, iri_rows)
+            if ready:
+                _IRI_INSERT.execute_ready(conn, _IRI_COLUMNS, iri_rows, _SQLITE_READY)
+            else:
+                _IRI_INSERT.execute_values(conn, _IRI_COLUMNS, iri_rows)
             if content_rows:
                 conn.execute(insert(content_items), content_rows)
             for (case_id, intercept_id, kind), (count, first, last) in suppress.items():

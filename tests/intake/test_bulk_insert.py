@@ -103,3 +103,86 @@ def test_key_select_reads_the_rows_of_many_composite_keys(svc) -> None:  # type:
                     for r in lookup.fetch(conn, keys)}
             assert rows == {(f"KS-{i % 3}", str(i)): (i, []) for i in range(0, 2 * n, 2)}
         assert [r[2] for r in lookup.fetch(conn, [("KS-1", "7", "hi2"), ("KS-1", "7", "hi3")])] == [7]  # the channel counts
+
+
+def _ready(rows: list[dict[str, object]], names: tuple[str, ...]) -> list[tuple[object, ...]]:
+    """The rows in the form `StoreWriter._write` gives SQLite's driver (D1's hot path)."""
+    from calea.store.writer import sqlite_time
+
+    def value(r: dict[str, object], n: str) -> object:
+        v = r[n]
+        if n in ("intercepted_at", "received_at"):
+            return sqlite_time(leaves.time_text(v, {}), v)  # type: ignore[arg-type]
+        if n in ("late", "quarantined"):
+            return 1 if v else 0
+        if n == "fields":
+            return bytes(v).decode() if isinstance(v, (bytes, bytearray)) else leaves.canonical(r["fields"]).decode()  # type: ignore[arg-type]
+        return v
+
+    return [tuple(value(r, n) for n in names) for r in rows]
+
+
+def test_ready_rows_write_what_sqlalchemy_writes(svc) -> None:  # type: ignore[no-untyped-def]
+    """`execute_ready`: rows already in SQLite's form go to the driver as they are and read back
+    the same as SQLAlchemy's insert of the same rows (times, booleans, JSON, NULLs)."""
+    if not svc.db.is_sqlite:
+        pytest.skip("the ready form is SQLite's")
+    bulk = BulkInsert(iri_records, repeating=("received_at",), encoded=("fields",))
+    plain = [{**r, "fields": {"sip": {"method": "INVITE"}, "n": i, "text": "naïve ☎"}} for i, r in enumerate(_rows(0))]
+    names = tuple(plain[0])
+    with svc.db.write() as conn:
+        conn.execute(insert(iri_records), plain)
+        later = [{**r, "leaf_index": r["leaf_index"] + 100} for r in plain]  # type: ignore[operator]
+        bulk.execute_ready(conn, names, _ready(later, names), frozenset({"intercepted_at", "received_at", "late", "quarantined"}))
+        bulk.execute_ready(conn, names, [], frozenset())  # nothing to do
+    with svc.db.read() as conn:
+        got = [dict(r) for r in conn.execute(select(iri_records).order_by(iri_records.c.leaf_index)).mappings()]
+    assert len(got) == 10
+    for a, b in zip(got[:5], got[5:]):
+        a.pop("id"), b.pop("id")
+        assert b.pop("leaf_index") == a.pop("leaf_index") + 100
+        assert a == b
+    assert got[6]["intercepted_at"] == T + timedelta(microseconds=1) and got[9]["quarantined"] is True
+
+
+def test_ready_rows_are_refused_while_a_column_still_needs_processing(svc) -> None:  # type: ignore[no-untyped-def]
+    """Nothing is written when the caller has not done every column's processing."""
+    from sqlalchemy import func
+
+    bulk = BulkInsert(iri_records, encoded=("fields",))
+    rows = _rows(0)
+    names = tuple(rows[0])
+    with svc.db.write() as conn:
+        todo = bulk.unprocessed(conn, names)
+        assert {"intercepted_at", "received_at", "late", "quarantined"} <= todo
+        # the JSON passed serialised: as it is to SQLite, wrapped in the driver's JSON adapter for PostgreSQL
+        assert ("fields" in todo) is not svc.db.is_sqlite
+        with pytest.raises(TypeError, match=r"not ready for the driver \(to process: \['received_at'\]"):
+            bulk.execute_ready(conn, names, _ready(rows, names), todo - {"received_at"})
+    with svc.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(iri_records)).scalar() == 0
+
+
+def test_the_writer_gives_ready_rows_only_to_sqlite(svc) -> None:  # type: ignore[no-untyped-def]
+    from calea.store.writer import StoreWriter
+
+    writer = StoreWriter(svc)
+    with svc.db.read() as conn:
+        assert writer._iri_ready(conn) is svc.db.is_sqlite
+
+
+@pytest.mark.parametrize("value", [
+    T, T.replace(microsecond=0), datetime(1000, 1, 1, tzinfo=timezone.utc), datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc),
+    datetime(2026, 3, 29, 2, 30, 5, 17), datetime(2026, 11, 27, 7, 0, 0, 5, tzinfo=timezone(timedelta(hours=-5))),
+    datetime(999, 5, 6, 7, 8, 9, tzinfo=timezone.utc)])
+def test_sqlite_time_is_the_column_types_own_text(value: datetime) -> None:
+    """Cut from the leaf's text of the instant, or made by the type when that text is not the usual
+    27 characters (years before 1000): the very text SQLAlchemy's binding of the column writes."""
+    from sqlalchemy.dialects import sqlite
+
+    from calea.store.writer import sqlite_time
+
+    dialect = sqlite.dialect()
+    expected = iri_records.c.intercepted_at.type.dialect_impl(dialect).bind_processor(dialect)(value)
+    assert sqlite_time(leaves.time_text(value, {}), value) == expected
+    assert sqlite_time(None, value) == expected
