@@ -252,7 +252,7 @@ def main() -> None:
     mixes = [(kind, n, 1) for kind, n in (("cc", args.cc), ("iri", args.iri), ("iri-invite", args.iri_invite)) if n > 0]
     if args.duration:  # about `duration` seconds at this machine's rates
         n = args.cc if args.sustain == "cc" else args.iri
-        mixes = [(args.sustain, n, max(2, int(args.duration * (45_000 if args.sustain == "cc" else 10_000) / n)))]
+        mixes = [(args.sustain, n, max(2, int(args.duration * (100_000 if args.sustain == "cc" else 16_000) / n)))]
     for kind, n, repeat in mixes:
         results = []
         for _ in range(max(1, args.runs)):
