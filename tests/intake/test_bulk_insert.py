@@ -30,6 +30,19 @@ def _rows(first_leaf: int) -> list[dict[str, object]]:
     return rows
 
 
+def _stored_twice(svc) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    """The 10 rows stored, read back: rows 5..9 (leaf indexes + 100) equal to rows 0..4."""
+    with svc.db.read() as conn:
+        got = [dict(r) for r in conn.execute(select(iri_records).order_by(iri_records.c.leaf_index)).mappings()]
+    assert len(got) == 10
+    for a, b in zip(got[:5], got[5:]):
+        a, b = dict(a), dict(b)
+        a.pop("id"), b.pop("id")
+        assert b.pop("leaf_index") == a.pop("leaf_index") + 100
+        assert a == b
+    return got
+
+
 @pytest.mark.parametrize("repeating", [(), ("received_at", "late", "quarantined", "intercepted_at")])
 def test_bulk_insert_writes_what_sqlalchemy_writes(svc, repeating) -> None:  # type: ignore[no-untyped-def]
     """Also with values processed once per distinct value (the writer's arrival times)."""
@@ -38,13 +51,7 @@ def test_bulk_insert_writes_what_sqlalchemy_writes(svc, repeating) -> None:  # t
         conn.execute(insert(iri_records), _rows(0))
         bulk.execute(conn, _rows(100))
         bulk.execute(conn, [])  # nothing to do
-    with svc.db.read() as conn:
-        got = [dict(r) for r in conn.execute(select(iri_records).order_by(iri_records.c.leaf_index)).mappings()]
-    assert len(got) == 10
-    for a, b in zip(got[:5], got[5:]):
-        a.pop("id"), b.pop("id")
-        assert b.pop("leaf_index") == a.pop("leaf_index") + 100
-        assert a == b
+    got = _stored_twice(svc)
     assert got[1]["intercepted_at"] == T + timedelta(microseconds=1)
     assert got[1]["fields"]["text"] == "naïve ☎" and got[4]["quarantined"] is True and got[2]["cin"] is None
 
@@ -135,13 +142,7 @@ def test_ready_rows_write_what_sqlalchemy_writes(svc) -> None:  # type: ignore[n
         later = [{**r, "leaf_index": r["leaf_index"] + 100} for r in plain]  # type: ignore[operator]
         bulk.execute_ready(conn, names, _ready(later, names), frozenset({"intercepted_at", "received_at", "late", "quarantined"}))
         bulk.execute_ready(conn, names, [], frozenset())  # nothing to do
-    with svc.db.read() as conn:
-        got = [dict(r) for r in conn.execute(select(iri_records).order_by(iri_records.c.leaf_index)).mappings()]
-    assert len(got) == 10
-    for a, b in zip(got[:5], got[5:]):
-        a.pop("id"), b.pop("id")
-        assert b.pop("leaf_index") == a.pop("leaf_index") + 100
-        assert a == b
+    got = _stored_twice(svc)
     assert got[6]["intercepted_at"] == T + timedelta(microseconds=1) and got[9]["quarantined"] is True
 
 
