@@ -105,7 +105,7 @@ class BulkInsert:
         """Insert `rows` whose values are already what the driver takes: the caller did the bind
         processing of the columns `done` (e.g. SQLite's DATETIME text, its 0/1 for booleans).
         No per-column work at all: the rows go to the driver as they are (the writer's IRI rows,
-        5,000 a batch of ~20 columns: transposing them to process three cost ~3 µs a record).
+        5,000 a batch of ~20 columns: transposing them to process four cost ~3 µs a record).
         Refused (TypeError) when a column still needs processing, or the statement does not take
         its parameters positionally in the order of `names`: the general `execute_values` then."""
         if not rows:
