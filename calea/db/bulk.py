@@ -110,10 +110,10 @@ class BulkInsert:
         its parameters positionally in the order of `names`: the general `execute_values` then."""
         if not rows:
             return
-        sql, order, _, positional = self._prepare(conn, names)
-        missing = self.unprocessed(conn, names) - done
+        sql, order, processors, positional = self._prepare(conn, names)
+        missing = [n for n, proc in zip(order, processors) if proc is not None and n not in done]
         if missing or not positional or tuple(order) != names:
-            raise TypeError(f"{self.table.name}: not ready for the driver (to process: {sorted(missing)}, "
+            raise TypeError(f"{self.table.name}: not ready for the driver (to process: {missing}, "
                             f"positional {positional})")
         conn.exec_driver_sql(sql, rows if isinstance(rows, list) else list(rows))
 

@@ -226,7 +226,6 @@ class StoreWriter:
             iri_rows: list[tuple[Any, ...]] = []
             content_rows: list[dict[str, Any]] = []
             times: dict[datetime, str] = {}  # instants as leaf text, once each
-            db_times: dict[str, str] = {}  # arrival times (shared by a read's records) as SQLite's text
             ready = self._iri_ready(conn)
             chunk_rows: list[dict[str, Any]] = []
             suppress: dict[tuple[str, str, str], list[Any]] = {}
@@ -264,18 +263,14 @@ class StoreWriter:
                 index = take(case_id, leaves.iri_leaf_values(
                     it.liid, it.cin, it.seq, it.channel, it.format, it.kind, at_text, received_text,
                     sha, length, it.event, orjson.Fragment(text), it.rule, len(it.suppressed), it.late))
-                if ready:  # the values as SQLite's driver takes them (`BulkInsert.execute_ready`)
-                    received = db_times.get(received_text)
-                    if received is None:
-                        received = db_times[received_text] = sqlite_time(received_text, it.received_at)
-                    iri_rows.append((case_id, it.intercept_id, it.liid, it.channel, it.format, it.kind, it.cin, it.seq,
-                                     sqlite_time(at_text, it.intercepted_at), received, seg_id, offset, length, sha, it.event,
-                                     text.decode(), it.rule, len(it.suppressed), 1 if it.late else 0,
-                                     1 if it.quarantined else 0, index))
+                if ready:  # the four values SQLite's driver takes in its own form (`BulkInsert.execute_ready`)
+                    at, received = sqlite_time(at_text, it.intercepted_at), sqlite_time(received_text, it.received_at)
+                    late, quarantined = 1 if it.late else 0, 1 if it.quarantined else 0
                 else:
-                    iri_rows.append((case_id, it.intercept_id, it.liid, it.channel, it.format, it.kind, it.cin, it.seq,
-                                     it.intercepted_at, it.received_at, seg_id, offset, length, sha, it.event, text.decode(),
-                                     it.rule, len(it.suppressed), it.late, it.quarantined, index))
+                    at, received, late, quarantined = it.intercepted_at, it.received_at, it.late, it.quarantined
+                iri_rows.append((case_id, it.intercept_id, it.liid, it.channel, it.format, it.kind, it.cin, it.seq, at, received,
+                                 seg_id, offset, length, sha, it.event, text.decode(), it.rule, len(it.suppressed), late,
+                                 quarantined, index))
                 result.stored += 1
                 for part in it.content:
                     digest = self.svc.content.put(part.data)
@@ -307,7 +302,7 @@ class StoreWriter:
                 conn.execute(insert(cc_chunks), chunk_rows)
             if ready:
                 _IRI_INSERT.execute_ready(conn, _IRI_COLUMNS, iri_rows, _SQLITE_READY)
-            else:
+            else:  # (PostgreSQL: the driver takes datetimes and booleans as they are; the JSON in its adapter)
                 _IRI_INSERT.execute_values(conn, _IRI_COLUMNS, iri_rows)
             if content_rows:
                 conn.execute(insert(content_items), content_rows)
